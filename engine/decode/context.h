@@ -1,0 +1,65 @@
+/* context.h - per-worker decoding state and results (the struct behind uzw_context). */
+#ifndef UZW_CONTEXT_H
+#define UZW_CONTEXT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mel/mel.h"
+#include "model/forward.h"
+#include "model/model.h"
+
+typedef struct {
+    char *text;         /* UTF-8, as decoded (Whisper's leading space kept) */
+    double t0, t1;      /* seconds */
+    int32_t *tokens;    /* text tokens of the segment */
+    int n_tokens;
+    float avg_logprob;
+} uzw_segment;
+
+typedef struct {
+    char code[8];
+    float p;
+} uzw_lang_prob;
+
+struct uzw_context {
+    const uzw_model *m;
+    uzw_fwd_state st;
+    uzw_mel_plan *mel_plan;
+
+    float *pcm;          /* loaded audio, 16 kHz mono */
+    size_t n_pcm;
+    float *mel;          /* [M, mel_frames] log-mel of pcm + 30 s of zeros */
+    size_t mel_frames;
+
+    uzw_segment *seg;
+    int n_seg, cap_seg;
+    char *full_text;
+    char language[8];
+    int lang_detected;
+    uzw_lang_prob lang_probs[UZW_MAX_LANGUAGES];
+    int n_lang_probs;
+    double duration;
+    uzw_timings tm;
+    char err[1024];
+};
+
+/* Set ctx->err and return status. */
+uzw_status uzw_ctx_fail(uzw_context *ctx, uzw_status st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void uzw_ctx_clear_results(uzw_context *ctx);
+int uzw_ctx_add_segment(uzw_context *ctx, const int32_t *tokens, int n, double t0, double t1, float avg_logprob);
+
+/* Fill st.mel_win [M, 3000] with mel[:, start : start + n] followed by `pad` (0.0 = OAI's padding of
+ * the normalised log-mel). Frames beyond mel_frames are padded too. */
+void uzw_ctx_fill_window(uzw_context *ctx, size_t start, size_t n, float pad);
+
+/* Language detection on the window already encoded in ctx->st (enc_out): fills lang_probs and
+ * returns the index of the most probable language. */
+int uzw_detect_language(uzw_context *ctx);
+
+/* Greedy decoding of the encoded window with the given prompt; writes the sampled text tokens
+ * (EOT excluded) into out (capacity n_text_ctx) and returns their count, or -1 on error. */
+int uzw_greedy_window(uzw_context *ctx, const int32_t *prompt, int n_prompt, int max_sample, int suppress_blank,
+                      int32_t *out, float *avg_logprob);
+
+#endif

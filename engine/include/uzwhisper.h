@@ -1,0 +1,147 @@
+/*
+ * uzwhisper.h - the one public header of the uzwhisper speech-recognition engine.
+ *
+ * Plain C (C99 and later, also valid C++). Everything hangs off two opaque objects:
+ *   uzw_model   - a loaded, read-only weight file (mmapped); share it between threads.
+ *   uzw_context - per-worker decoding state (activations, KV cache, results) over one model.
+ * Every call returns a uzw_status; the text of the last error is kept in the context
+ * (uzw_last_error) or written into the caller's buffer for model loading. The library never
+ * exits or aborts the process and keeps no global mutable state.
+ */
+#ifndef UZWHISPER_H
+#define UZWHISPER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define UZW_VERSION_STRING "0.1.0"
+
+/* ---------------------------------------------------------------- status codes */
+typedef enum {
+    UZW_OK = 0,
+    UZW_ERR_INVALID_ARG = 1,  /* a NULL or out-of-range argument                         */
+    UZW_ERR_IO = 2,           /* a file could not be opened, read, mapped or written      */
+    UZW_ERR_MODEL_FORMAT = 3, /* a weight file is corrupt, truncated or inconsistent      */
+    UZW_ERR_MODEL_VERSION = 4,/* a weight file of a version this build cannot read       */
+    UZW_ERR_AUDIO = 5,        /* audio unreadable, empty, too short or of a bad format    */
+    UZW_ERR_NO_MEMORY = 6,
+    UZW_ERR_UNSUPPORTED = 7,  /* a valid request this build does not support            */
+    UZW_ERR_LANGUAGE = 8,     /* an unknown language code, or languages on an .en model  */
+    UZW_ERR_INTERNAL = 9,
+} uzw_status;
+
+/* A short, static description of a status code ("corrupt or invalid model file", ...). */
+const char *uzw_status_string(uzw_status status);
+
+/* ---------------------------------------------------------------- logging */
+typedef enum { UZW_LOG_ERROR = 0, UZW_LOG_WARN = 1, UZW_LOG_INFO = 2, UZW_LOG_DEBUG = 3 } uzw_log_level;
+typedef void (*uzw_log_fn)(uzw_log_level level, const char *message, void *user);
+
+/* ---------------------------------------------------------------- model */
+typedef struct uzw_model uzw_model;
+
+typedef struct {
+    uzw_log_fn log;       /* NULL: silent */
+    void *log_user;
+    int verify_checksum;  /* 1: also check the CRC32 of the tensor data (reads the whole file) */
+} uzw_model_params;
+
+uzw_model_params uzw_model_default_params(void);
+
+/* Map and validate a uzwhisper weight file. On failure *out is NULL and err holds the reason. */
+uzw_status uzw_model_load(const char *path, const uzw_model_params *params, uzw_model **out,
+                          char *err, size_t err_size);
+/* The same from a caller-owned buffer that must outlive the model (no copy is made). */
+uzw_status uzw_model_load_from_memory(const void *data, size_t size, const uzw_model_params *params,
+                                      uzw_model **out, char *err, size_t err_size);
+void uzw_model_free(uzw_model *model);
+
+/* Model facts. Unknown names return -1 / NULL. Integer keys: "n_mels", "n_audio_ctx",
+ * "n_audio_state", "n_audio_head", "n_audio_layer", "n_text_ctx", "n_text_state", "n_text_head",
+ * "n_text_layer", "n_vocab", "n_languages", "multilingual", "eot", "sot", "timestamp_begin".
+ * String keys: "type" (tiny/base/...), "source_format", "source_sha256", "dtype". */
+int64_t uzw_model_get_int(const uzw_model *model, const char *key);
+const char *uzw_model_get_str(const uzw_model *model, const char *key);
+
+/* ---------------------------------------------------------------- decoding parameters */
+typedef enum { UZW_TASK_TRANSCRIBE = 0, UZW_TASK_TRANSLATE = 1 } uzw_task;
+
+typedef struct {
+    const char *language;           /* "auto" (default) or a code such as "uz", "ru", "en"   */
+    uzw_task task;
+    int n_threads;                  /* 0: all cores                                            */
+    int condition_on_previous_text; /* 1 (default): previous window's text is the next prompt  */
+    const char *initial_prompt;     /* NULL or text to prime the first window                 */
+    int suppress_blank;             /* 1 (default)                                             */
+    int max_tokens_per_window;      /* 0: n_text_ctx / 2 (224)                                 */
+    uzw_log_fn log;
+    void *log_user;
+} uzw_params;
+
+uzw_params uzw_default_params(void);
+
+/* ---------------------------------------------------------------- context */
+typedef struct uzw_context uzw_context;
+
+uzw_status uzw_context_create(const uzw_model *model, uzw_context **out);
+void uzw_context_free(uzw_context *ctx);
+/* Text of the last error in this context ("" if none). Valid until the next call on ctx. */
+const char *uzw_last_error(const uzw_context *ctx);
+
+/* Decode an audio file (anything libsndfile reads), downmix to mono, resample to 16 kHz. The
+ * samples stay in the context for uzw_transcribe_loaded(). */
+uzw_status uzw_load_audio_file(uzw_context *ctx, const char *path);
+/* Transcribe mono float PCM at 16 kHz in [-1, 1]. */
+uzw_status uzw_transcribe_pcm(uzw_context *ctx, const float *pcm, size_t n_samples, const uzw_params *params);
+/* Transcribe what uzw_load_audio_file() loaded. */
+uzw_status uzw_transcribe_loaded(uzw_context *ctx, const uzw_params *params);
+/* Convenience: load + transcribe. */
+uzw_status uzw_transcribe_file(uzw_context *ctx, const char *path, const uzw_params *params);
+
+/* ---------------------------------------------------------------- results (valid until the next transcribe) */
+int uzw_n_segments(const uzw_context *ctx);
+const char *uzw_segment_text(const uzw_context *ctx, int i);
+double uzw_segment_start(const uzw_context *ctx, int i);  /* seconds */
+double uzw_segment_end(const uzw_context *ctx, int i);
+int uzw_segment_n_tokens(const uzw_context *ctx, int i);
+int uzw_segment_token(const uzw_context *ctx, int i, int j);
+/* All segments' text joined. */
+const char *uzw_full_text(const uzw_context *ctx);
+
+/* Language: the code used for decoding ("uz"), and whether it was detected (1) or given (0). */
+const char *uzw_language(const uzw_context *ctx);
+int uzw_language_detected(const uzw_context *ctx);
+/* Language probabilities from detection, sorted by probability, highest first (0 if not run). */
+int uzw_n_language_probs(const uzw_context *ctx);
+const char *uzw_language_prob_code(const uzw_context *ctx, int i);
+float uzw_language_prob(const uzw_context *ctx, int i);
+
+/* Seconds of audio loaded / transcribed. */
+double uzw_audio_duration(const uzw_context *ctx);
+
+/* Wall-clock milliseconds per phase of the last load + transcribe. */
+typedef struct {
+    double audio_ms;    /* decode + downmix + resample */
+    double mel_ms;
+    double encoder_ms;
+    double language_ms; /* language detection decoder pass */
+    double decoder_ms;  /* all decoder steps */
+    double detok_ms;
+    int n_windows;
+    int n_decoder_steps;
+} uzw_timings;
+uzw_timings uzw_get_timings(const uzw_context *ctx);
+
+/* ---------------------------------------------------------------- build facts */
+const char *uzw_version(void);
+/* Space-separated list of compiled-in backends, e.g. "cpu cuda". */
+const char *uzw_backends(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* UZWHISPER_H */

@@ -1,0 +1,36 @@
+/* encoder.c - Whisper encoder on the CPU: conv front, sinusoid positions, pre-LN blocks, ln_post. */
+#include "model/forward.h"
+#include "model/ops.h"
+
+/* One pre-LN transformer block over x[N, D] without cross-attention. */
+static void encoder_block(const uzw_layer *L, uzw_fwd_state *st, float *x, int N, int D, int H) {
+    int F = 4 * D;
+    uzw_layernorm(x, L->attn_ln_w, L->attn_ln_b, st->h, N, D);
+    uzw_linear(st->h, L->q_w, L->q_b, st->q, N, D, D);
+    uzw_linear(st->h, L->k_w, NULL, st->k, N, D, D);
+    uzw_linear(st->h, L->v_w, L->v_b, st->v, N, D, D);
+    uzw_attention(st->q, D, st->k, st->v, D, st->att, N, N, H, D / H, 0, 0, st->scores);
+    uzw_linear(st->att, L->o_w, L->o_b, st->h, N, D, D);
+    uzw_add(x, st->h, (size_t)N * D);
+
+    uzw_layernorm(x, L->mlp_ln_w, L->mlp_ln_b, st->h, N, D);
+    uzw_linear(st->h, L->fc1_w, L->fc1_b, st->ff, N, D, F);
+    uzw_gelu(st->ff, (size_t)N * F);
+    uzw_linear(st->ff, L->fc2_w, L->fc2_b, st->h, N, F, D);
+    uzw_add(x, st->h, (size_t)N * D);
+}
+
+void uzw_encode(const uzw_model *m, uzw_fwd_state *st) {
+    const uzw_dims *d = &m->dims;
+    int M = d->n_mels, A = d->n_audio_ctx, D = d->n_audio_state, W = 2 * A;
+    /* conv1: mel_win [M, W] -> conv_a [D, W]; conv2 (stride 2): -> h viewed as [D, A] */
+    uzw_conv1d_k3(st->mel_win, m->conv1_w, m->conv1_b, st->conv_a, M, W, D, 1, st->cols);
+    uzw_gelu(st->conv_a, (size_t)D * W);
+    uzw_conv1d_k3(st->conv_a, m->conv2_w, m->conv2_b, st->h, D, W, D, 2, st->cols);
+    uzw_gelu(st->h, (size_t)D * A);
+    /* transpose to the residual stream enc_out [A, D] and add the sinusoid table [A, D] */
+    for (int t = 0; t < A; t++)
+        for (int c = 0; c < D; c++) st->enc_out[(size_t)t * D + c] = st->h[(size_t)c * A + t] + m->enc_pos[(size_t)t * D + c];
+    for (int l = 0; l < d->n_audio_layer; l++) encoder_block(&m->enc[l], st, st->enc_out, A, D, d->n_audio_head);
+    uzw_layernorm(st->enc_out, m->ln_post_w, m->ln_post_b, st->enc_out, A, D);
+}

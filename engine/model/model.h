@@ -1,0 +1,73 @@
+/*
+ * model.h - the loaded Whisper model: dimensions, weights bound by name to f32 pointers, the
+ * tokenizer, special ids, language table, suppress lists and mel filterbank.
+ *
+ * Weights stored as f32 are used in place from the read-only mapping (zero copy). Weights stored
+ * as f16/bf16 are widened once at load into one f32 arena (the CPU reference computes in f32).
+ */
+#ifndef UZW_MODEL_H
+#define UZW_MODEL_H
+
+#include <stdint.h>
+
+#include "uzwhisper.h"
+#include "schema.h"
+#include "wformat.h"
+#include "tokenizer/tokenizer.h"
+
+#define UZW_MAX_LANGUAGES 100
+
+typedef struct {
+    const float *attn_ln_w, *attn_ln_b;                      /* [D]                  */
+    const float *q_w, *q_b, *k_w, *v_w, *v_b, *o_w, *o_b;   /* [D,D] weights, [D]   */
+    const float *xattn_ln_w, *xattn_ln_b;                    /* decoder only: [D]    */
+    const float *xq_w, *xq_b, *xk_w, *xv_w, *xv_b, *xo_w, *xo_b; /* decoder only     */
+    const float *mlp_ln_w, *mlp_ln_b;                        /* [D]                  */
+    const float *fc1_w, *fc1_b;                              /* [F,D], [F]           */
+    const float *fc2_w, *fc2_b;                              /* [D,F], [D]           */
+} uzw_layer;
+
+typedef struct {
+    int eot, sot, first_lang, n_languages;
+    int translate, transcribe, sot_lm, sot_prev, no_speech, no_timestamps, timestamp_begin;
+} uzw_specials;
+
+struct uzw_model {
+    uzw_wfile wf;
+    uzw_dims dims;
+    uzw_model_params params;
+
+    /* encoder */
+    const float *conv1_w, *conv1_b; /* [D,M,3], [D] */
+    const float *conv2_w, *conv2_b; /* [D,D,3], [D] */
+    const float *enc_pos;           /* [A,D]        */
+    const float *ln_post_w, *ln_post_b;
+    uzw_layer *enc;                 /* [La]         */
+    /* decoder */
+    const float *tok_emb;           /* [V,D], also the output projection */
+    const float *dec_pos;           /* [T,D]        */
+    const float *dec_ln_w, *dec_ln_b;
+    uzw_layer *dec;                 /* [Lt]         */
+
+    float *arena;                   /* widened copies of non-f32 tensors (one allocation) */
+    size_t arena_floats;
+
+    uzw_tokenizer *tok;
+    const uint8_t **vocab;          /* [n_bpe] pointers into the mapping */
+    uint32_t *vocab_len;
+    int n_bpe;
+    uzw_specials sp;
+    char lang_codes[UZW_MAX_LANGUAGES][8];
+
+    int32_t *suppress; int n_suppress;
+    int32_t *suppress_begin; int n_suppress_begin;
+    int32_t *align_heads; int n_align_heads; /* pairs */
+    float *mel_filters;             /* [M,201] */
+
+    char type[32], dtype[16], source_format[32], source_sha256[65];
+};
+
+/* Language code -> index in the model's table, or -1. Accepts OAI names ("uzbek", "russian"). */
+int uzw_model_language_index(const uzw_model *m, const char *code);
+
+#endif

@@ -1,0 +1,84 @@
+/* ops_cpu.c - the fast CPU path: OpenBLAS sgemm for every matmul, simple loops for the rest. */
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "core/util.h"
+#include "model/ops.h"
+
+void uzw_ops_set_threads(int n) { openblas_set_num_threads(n > 0 ? n : uzw_n_cpus()); }
+
+void uzw_linear(const float *x, const float *W, const float *b, float *y, int N, int In, int Out) {
+    if (b)
+        for (int n = 0; n < N; n++) memcpy(y + (size_t)n * Out, b, sizeof(float) * (size_t)Out);
+    if (N == 1) /* a matrix-vector product: gemv reads W once, row by row */
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, Out, In, 1.0f, W, In, x, 1, b ? 1.0f : 0.0f, y, 1);
+    else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, Out, In, 1.0f, x, In, W, In, b ? 1.0f : 0.0f, y, Out);
+}
+
+void uzw_layernorm(const float *x, const float *w, const float *b, float *y, int N, int D) {
+    for (int n = 0; n < N; n++) {
+        const float *xr = x + (size_t)n * D;
+        float *yr = y + (size_t)n * D;
+        double mean = 0, var = 0;
+        for (int i = 0; i < D; i++) mean += xr[i];
+        mean /= D;
+        for (int i = 0; i < D; i++) { double d = xr[i] - mean; var += d * d; }
+        var /= D;
+        float inv = (float)(1.0 / sqrt(var + 1e-5));
+        float m = (float)mean;
+        for (int i = 0; i < D; i++) yr[i] = (xr[i] - m) * inv * w[i] + b[i];
+    }
+}
+
+void uzw_gelu(float *x, size_t n) {
+    for (size_t i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
+}
+
+void uzw_add(float *x, const float *y, size_t n) {
+    for (size_t i = 0; i < n; i++) x[i] += y[i];
+}
+
+void uzw_conv1d_k3(const float *x, const float *W, const float *b, float *y, int Ci, int Ti, int Co, int stride,
+                   float *cols) {
+    int To = uzw_conv1d_k3_out(Ti, stride);
+    /* cols[(ci*3 + k), t] = x[ci, t*stride + k - 1] (0 outside): then y = W[Co, Ci*3] . cols */
+    for (int ci = 0; ci < Ci; ci++)
+        for (int k = 0; k < 3; k++) {
+            float *c = cols + ((size_t)ci * 3 + k) * To;
+            const float *xr = x + (size_t)ci * Ti;
+            for (int t = 0; t < To; t++) {
+                int ti = t * stride + k - 1;
+                c[t] = (ti >= 0 && ti < Ti) ? xr[ti] : 0.0f;
+            }
+        }
+    for (int co = 0; co < Co; co++)
+        for (int t = 0; t < To; t++) y[(size_t)co * To + t] = b ? b[co] : 0.0f;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Co, To, Ci * 3, 1.0f, W, Ci * 3, cols, To, 1.0f, y, To);
+}
+
+void uzw_attention(const float *q, int ldq, const float *k, const float *v, int ldk, float *out, int Nq, int Nk,
+                   int H, int Dh, int causal, int q_offset, float *scores) {
+    float scale = 1.0f / sqrtf((float)Dh);
+    int ldo = H * Dh;
+    for (int h = 0; h < H; h++) {
+        /* scores[Nq, Nk] = q_h . k_h^T * scale */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Nq, Nk, Dh, scale, q + h * Dh, ldq, k + h * Dh, ldk, 0.0f,
+                    scores, Nk);
+        for (int i = 0; i < Nq; i++) {
+            float *s = scores + (size_t)i * Nk;
+            int nk = causal ? (q_offset + i + 1 < Nk ? q_offset + i + 1 : Nk) : Nk;
+            float mx = -INFINITY;
+            for (int j = 0; j < nk; j++) mx = s[j] > mx ? s[j] : mx;
+            float sum = 0;
+            for (int j = 0; j < nk; j++) { s[j] = expf(s[j] - mx); sum += s[j]; }
+            float inv = 1.0f / sum;
+            for (int j = 0; j < nk; j++) s[j] *= inv;
+            for (int j = nk; j < Nk; j++) s[j] = 0.0f;
+        }
+        /* out_h[Nq, Dh] = scores . v_h */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Nq, Dh, Nk, 1.0f, scores, Nk, v + h * Dh, ldk, 0.0f,
+                    out + h * Dh, ldo);
+    }
+}

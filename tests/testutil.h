@@ -1,0 +1,30 @@
+/* testutil.h - helpers shared by the Criterion tests: paths to fixtures, file reading, and
+ * array comparison with a tolerance that reports the worst element. */
+#ifndef UZW_TESTUTIL_H
+#define UZW_TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Path under the source tree / the shared data folder / the build folder (static buffer per call
+ * slot: up to 8 live results). */
+const char *tu_src(const char *rel);
+const char *tu_shared(const char *rel);
+const char *tu_build(const char *rel);
+int tu_exists(const char *path);
+
+/* Read a whole file (malloc'ed, NUL-terminated); NULL on failure. */
+uint8_t *tu_read_file(const char *path, size_t *size);
+/* Write bytes to a file; 0 ok. */
+int tu_write_file(const char *path, const void *data, size_t size);
+/* Read a raw little-endian f32 file; count in *n. */
+float *tu_read_f32(const char *path, size_t *n);
+
+typedef struct {
+    double max_abs, max_rel;  /* worst |a-b| and |a-b|/|b| */
+    size_t worst;             /* index of the worst abs error */
+    size_t n_bad;             /* elements failing |a-b| <= atol + rtol*|b| (non-finite counts as bad) */
+} tu_cmp;
+tu_cmp tu_compare(const float *a, const float *b, size_t n, double atol, double rtol);
+
+#endif
