@@ -200,7 +200,8 @@ static void build_ct2(buf *b, const ct2_opts *o) {
         const char *side = dec ? "decoder" : "encoder";
         char n[128];
 #define V1(suffix, shape, zf, zt, q8) \
-    (snprintf(n, sizeof n, "%s/layer_0/%s", side, suffix), k = ct2_var(b, &nv, n, (int)(sizeof shape / 8), shape, k, zf, zt, q8))
+    (snprintf(n, sizeof n, "%s/layer_0/%s", side, suffix),                     \
+     k = ct2_var(b, &nv, n, (int)(sizeof shape / 8), shape, k, zf, zt, q8))
         V1("self_attention/layer_norm/gamma", d1, 0, 0, 0);
         V1("self_attention/layer_norm/beta", d1, 0, 0, 0);
         V1("self_attention/linear_0/weight", qkv, 0, 0, 0);
@@ -285,7 +286,8 @@ Test(ggml, vocab_only_files_parse_then_fail_cleanly) {
     static const struct {
         const char *file;
         int32_t state, layers;
-    } files[] = {{"data/ggml-vocab/for-tests-ggml-tiny.bin", 384, 4}, {"data/ggml-vocab/for-tests-ggml-base.bin", 512, 6}};
+    } files[] = {{"data/ggml-vocab/for-tests-ggml-tiny.bin", 384, 4},
+                 {"data/ggml-vocab/for-tests-ggml-base.bin", 512, 6}};
     for (int f = 0; f < 2; f++) {
         const char *path = tu_shared(files[f].file);
         size_t size;

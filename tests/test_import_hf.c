@@ -323,3 +323,256 @@ Test(import_hf, write_errors_name_the_tensor) {
     uzw_import_free(&im);
     cr_assert(access(out, F_OK) != 0, "no output may be left behind");
 }
+
+/* ---------------------------------------------------------------- variants of the fixture */
+typedef struct {
+    char name[128];
+    int nd;
+    int64_t shape[UZW_MAX_DIMS];
+    float *v; /* owned */
+    uint64_t n;
+} var_tensor;
+
+typedef struct {
+    var_tensor t[512];
+    int n;
+} var_set;
+
+static void var_load(var_set *vs) {
+    char err[512];
+    uzw_st_set s;
+    cr_assert_eq(uzw_st_set_open_dir(fixture_dir(), &s, err, sizeof err), 0, "%s", err);
+    vs->n = 0;
+    for (int f = 0; f < s.n_files; f++)
+        for (int i = 0; i < s.files[f].h.n; i++) {
+            const uzw_st_entry *e = &s.files[f].h.e[i];
+            cr_assert_lt(vs->n, 512);
+            var_tensor *t = &vs->t[vs->n++];
+            snprintf(t->name, sizeof t->name, "%s", e->name);
+            t->nd = e->n_dims;
+            for (int k = 0; k < e->n_dims; k++) t->shape[k] = e->shape[k];
+            t->n = e->numel;
+            cr_assert_eq(uzw_st_read_f32(&s.files[f], e, &t->v, err, sizeof err), 0, "%s", err);
+        }
+    uzw_st_set_close(&s);
+}
+
+static void var_free(var_set *vs) {
+    for (int i = 0; i < vs->n; i++) free(vs->t[i].v);
+    vs->n = 0;
+}
+
+static var_tensor *var_find(var_set *vs, const char *name) {
+    for (int i = 0; i < vs->n; i++)
+        if (strcmp(vs->t[i].name, name) == 0) return &vs->t[i];
+    return NULL;
+}
+
+static void var_add(var_set *vs, const char *name, const var_tensor *like, float fill) {
+    var_tensor *t = &vs->t[vs->n++];
+    *t = *like;
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->v = malloc(t->n * sizeof(float));
+    cr_assert_not_null(t->v);
+    for (uint64_t i = 0; i < t->n; i++) t->v[i] = fill;
+}
+
+/* Tensors [from, to) of vs as an F32 safetensors file. */
+static void var_write_st(const char *path, const var_set *vs, int from, int to) {
+    json_t *h = json_object();
+    uint64_t off = 0;
+    for (int i = from; i < to; i++) {
+        json_t *shape = json_array();
+        for (int k = 0; k < vs->t[i].nd; k++) json_array_append_new(shape, json_integer(vs->t[i].shape[k]));
+        uint64_t bytes = vs->t[i].n * 4;
+        json_object_set_new(h, vs->t[i].name, json_pack("{s:s, s:o, s:[I,I]}", "dtype", "F32", "shape", shape,
+                                                         "data_offsets", (json_int_t)off, (json_int_t)(off + bytes)));
+        off += bytes;
+    }
+    char *js = json_dumps(h, JSON_COMPACT);
+    json_decref(h);
+    size_t jl = strlen(js), padded = (jl + 7) / 8 * 8;
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    uint8_t len[8];
+    for (int i = 0; i < 8; i++) len[i] = (uint8_t)((uint64_t)padded >> (8 * i));
+    fwrite(len, 1, 8, f);
+    fwrite(js, 1, jl, f);
+    for (size_t i = jl; i < padded; i++) fputc(' ', f);
+    for (int i = from; i < to; i++) fwrite(vs->t[i].v, 4, vs->t[i].n, f);
+    cr_assert_eq(fclose(f), 0);
+    free(js);
+}
+
+static void copy_file(const char *from_dir, const char *to_dir, const char *name) {
+    char a[1100], b[1100];
+    snprintf(a, sizeof a, "%s/%s", from_dir, name);
+    snprintf(b, sizeof b, "%s/%s", to_dir, name);
+    size_t n;
+    uint8_t *buf = tu_read_file(a, &n);
+    if (!buf) return; /* optional file */
+    cr_assert_eq(tu_write_file(b, buf, n), 0);
+    free(buf);
+}
+
+/* A new folder holding the fixture's JSON and tokenizer files and vs as model.safetensors (or as
+ * two shards with an index when sharded). */
+static const char *var_dir(const var_set *vs, int sharded) {
+    static char dir[64];
+    snprintf(dir, sizeof dir, "/tmp/uzw_hfvar_XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    const char *files[] = {"config.json", "generation_config.json", "vocab.json", "merges.txt", "added_tokens.json",
+                           "tokenizer.json"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) copy_file(fixture_dir(), dir, files[i]);
+    char p[128];
+    if (!sharded) {
+        snprintf(p, sizeof p, "%s/model.safetensors", dir);
+        var_write_st(p, vs, 0, vs->n);
+        return dir;
+    }
+    int half = vs->n / 2;
+    const char *shard[2] = {"model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"};
+    json_t *wm = json_object();
+    for (int s = 0; s < 2; s++) {
+        snprintf(p, sizeof p, "%s/%s", dir, shard[s]);
+        var_write_st(p, vs, s ? half : 0, s ? vs->n : half);
+        for (int i = s ? half : 0; i < (s ? vs->n : half); i++)
+            json_object_set_new(wm, vs->t[i].name, json_string(shard[s]));
+    }
+    json_t *idx = json_pack("{s:{s:i}, s:o}", "metadata", "total_size", 0, "weight_map", wm);
+    snprintf(p, sizeof p, "%s/model.safetensors.index.json", dir);
+    cr_assert_eq(json_dump_file(idx, p, 0), 0);
+    json_decref(idx);
+    return dir;
+}
+
+static void rm_dir(const char *dir) {
+    const char *files[] = {"config.json", "generation_config.json", "vocab.json", "merges.txt", "added_tokens.json",
+                           "tokenizer.json", "model.safetensors", "model-00001-of-00002.safetensors",
+                           "model-00002-of-00002.safetensors", "model.safetensors.index.json"};
+    char p[1100];
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+        unlink(p);
+    }
+    rmdir(dir);
+}
+
+/* Import dir; 0, or -1 with the message in err. */
+static int import_dir(const char *dir, uzw_import *im, char *err, size_t n) {
+    uzw_import_init(im);
+    return uzw_import_hf(dir, im, err, n);
+}
+
+Test(import_hf, tied_proj_out_and_key_bias) {
+    need_fixture();
+    char err[1024] = "";
+    var_set *vs = calloc(1, sizeof *vs);
+    var_load(vs);
+    var_tensor *emb = var_find(vs, "model.decoder.embed_tokens.weight");
+    var_tensor *bias = var_find(vs, "model.encoder.layers.0.self_attn.q_proj.bias");
+    cr_assert(emb && bias);
+    var_add(vs, "proj_out.weight", emb, 0.0f);
+    memcpy(vs->t[vs->n - 1].v, emb->v, emb->n * sizeof(float));
+    var_add(vs, "model.encoder.layers.0.self_attn.k_proj.bias", bias, 0.0f);
+    var_add(vs, "model.decoder.layers.0.encoder_attn.k_proj.bias", bias, 0.0f);
+    var_add(vs, "some.unknown.tensor", bias, 1.0f);
+    uzw_import im;
+    const char *dir = var_dir(vs, 0);
+    cr_assert_eq(import_dir(dir, &im, err, sizeof err), 0, "%s", err);
+    cr_assert_null(uzw_import_find(&im, "enc.0.attn.k.bias"));
+    cr_assert_not_null(uzw_import_find(&im, "dec.tok_emb"));
+    uzw_import_free(&im);
+    rm_dir(dir);
+    /* an untied projection */
+    var_find(vs, "proj_out.weight")->v[5] += 1.0f;
+    dir = var_dir(vs, 0);
+    cr_assert_eq(import_dir(dir, &im, err, sizeof err), -1);
+    cr_assert(strstr(err, "untied output projection unsupported") != NULL, "%s", err);
+    uzw_import_free(&im);
+    rm_dir(dir);
+    var_find(vs, "proj_out.weight")->v[5] = emb->v[5];
+    /* a key bias that is not zero */
+    var_find(vs, "model.decoder.layers.0.encoder_attn.k_proj.bias")->v[3] = 0.25f;
+    dir = var_dir(vs, 0);
+    cr_assert_eq(import_dir(dir, &im, err, sizeof err), -1);
+    cr_assert(strstr(err, "encoder_attn.k_proj.bias' is non-zero (element 3") != NULL, "%s", err);
+    uzw_import_free(&im);
+    rm_dir(dir);
+    var_free(vs);
+    free(vs);
+}
+
+Test(import_hf, sharded_checkpoint_matches_single_file) {
+    need_fixture();
+    char err[1024] = "";
+    var_set *vs = calloc(1, sizeof *vs);
+    var_load(vs);
+    uzw_import a, b;
+    const char *dir = var_dir(vs, 1);
+    cr_assert_eq(import_dir(dir, &b, err, sizeof err), 0, "%s", err);
+    rm_dir(dir);
+    cr_assert(strstr(b.source_files, "model-00001-of-00002.safetensors,model-00002-of-00002.safetensors") != NULL,
+              "%s", b.source_files);
+    cr_assert_eq(import_dir(fixture_dir(), &a, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(a.n_t, b.n_t);
+    for (int i = 0; i < a.n_t; i++) {
+        uzw_import_tensor *tb = uzw_import_find(&b, a.t[i].name);
+        cr_assert_not_null(tb, "%s", a.t[i].name);
+        uint64_t n = 1;
+        for (int k = 0; k < a.t[i].n_dims; k++) n *= (uint64_t)a.t[i].dims[k];
+        cr_assert_eq(memcmp(a.t[i].data, tb->data, n * sizeof(float)), 0, "%s", a.t[i].name);
+    }
+    uzw_import_free(&a);
+    uzw_import_free(&b);
+    var_free(vs);
+    free(vs);
+}
+
+Test(import_hf, generation_config_and_config_errors) {
+    need_fixture();
+    char err[1024] = "";
+    var_set *vs = calloc(1, sizeof *vs);
+    var_load(vs);
+    const char *dir = var_dir(vs, 0);
+    char p[1100];
+    snprintf(p, sizeof p, "%s/generation_config.json", dir);
+    const char *gen = "{\"suppress_tokens\": [1, 2, 50258], \"begin_suppress_tokens\": [220, 50257],"
+                      " \"alignment_heads\": [[1, 0], [0, 1]]}";
+    cr_assert_eq(tu_write_file(p, gen, strlen(gen)), 0);
+    uzw_import im;
+    cr_assert_eq(import_dir(dir, &im, err, sizeof err), 0, "%s", err);
+    const char *out = tmp_out("gen.uzw");
+    cr_assert_eq(uzw_import_write(&im, out, UZW_DT_F32, err, sizeof err), 0, "%s", err);
+    uzw_import_free(&im);
+    uzw_wfile wf;
+    cr_assert_eq(uzw_wfile_open(out, &wf, err, sizeof err), 0, "%s", err);
+    const uzw_meta *m = uzw_wfile_meta(&wf, UZW_K_SUPPRESS);
+    cr_assert(m && m->count == 3 && uzw_meta_i32_at(m, 2) == 50258);
+    m = uzw_wfile_meta(&wf, UZW_K_SUPPRESS_BEGIN);
+    cr_assert(m && m->count == 2 && uzw_meta_i32_at(m, 1) == 50257);
+    m = uzw_wfile_meta(&wf, UZW_K_ALIGN_HEADS);
+    cr_assert(m && m->count == 4 && uzw_meta_i32_at(m, 0) == 1 && uzw_meta_i32_at(m, 3) == 1);
+    uzw_wfile_close(&wf);
+    unlink(out);
+    /* an alignment head outside the model */
+    const char *gen_bad = "{\"alignment_heads\": [[99, 0]]}";
+    cr_assert_eq(tu_write_file(p, gen_bad, strlen(gen_bad)), 0);
+    cr_assert_eq(import_dir(dir, &im, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(uzw_import_write(&im, out, UZW_DT_F32, err, sizeof err), -1);
+    cr_assert(strstr(err, "alignment head (99, 0)") != NULL, "%s", err);
+    uzw_import_free(&im);
+    /* config.json without d_model */
+    snprintf(p, sizeof p, "%s/config.json", dir);
+    json_t *cfg = json_load_file(p, 0, NULL);
+    cr_assert_not_null(cfg);
+    json_object_del(cfg, "d_model");
+    cr_assert_eq(json_dump_file(cfg, p, 0), 0);
+    json_decref(cfg);
+    cr_assert_eq(import_dir(dir, &im, err, sizeof err), -1);
+    cr_assert(strstr(err, "'d_model' missing") != NULL, "%s", err);
+    uzw_import_free(&im);
+    rm_dir(dir);
+    var_free(vs);
+    free(vs);
+}

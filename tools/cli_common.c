@@ -35,7 +35,7 @@ int cli_default_model(char *out, size_t n) {
         snprintf(out, n, "%s", env);
         return exists(out);
     }
-    char exe[PATH_MAX];
+    char exe[PATH_MAX - 32];
     ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (len > 0) {
         exe[len] = 0;

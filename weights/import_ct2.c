@@ -121,11 +121,11 @@ static int ct2_parse(const uint8_t *data, size_t size, ct2_model *m, char *err, 
         v->n_elem = 1;
         for (int k = 0; k < rank; k++) {
             if (uzw_cur_u32(&c, &v->dims[k])) goto truncated;
-            v->n_elem *= v->dims[k];
-            if (v->n_elem > ((uint64_t)1 << 36)) {
+            if (v->dims[k] != 0 && v->n_elem > ((uint64_t)1 << 36) / v->dims[k]) {
                 snprintf(err, err_size, "ct2: variable %s is absurdly large", v->name);
                 return -1;
             }
+            v->n_elem *= v->dims[k];
         }
         if (uzw_cur_u8(&c, &dtype) || uzw_cur_u32(&c, &nbytes)) goto truncated;
         if (dtype > CT2_BF16) {
@@ -288,8 +288,8 @@ static int put(uzw_import *im, const char *canon, int n, const int64_t *dims, fl
 }
 
 /* src "<prefix>/weight" [rows, D] -> canonical "<canon>.weight"; bias likewise when with_bias. */
-static int map_linear(const ct2_model *m, uzw_import *im, const char *src, const char *canon, int64_t rows, int64_t cols,
-                      char *err, size_t err_size) {
+static int map_linear(const ct2_model *m, uzw_import *im, const char *src, const char *canon, int64_t rows,
+                      int64_t cols, char *err, size_t err_size) {
     char s[256], c[UZW_MAX_NAME];
     int64_t wd[2] = {rows, cols};
     snprintf(s, sizeof s, "%s/weight", src);
@@ -406,24 +406,23 @@ static int map_layers(const ct2_model *m, uzw_import *im, int dec, int64_t D, ch
 
 /* Dimensions from the shapes and the num_heads scalars. */
 static int ct2_dims(const ct2_model *m, uzw_dims *d, char *err, size_t err_size) {
-    const ct2_var *conv1 = ct2_find(m, "encoder/conv1/weight"), *epos = ct2_find(m, "encoder/position_encodings/encodings");
-    const ct2_var *emb = ct2_find(m, "decoder/embeddings/weight"), *dpos = ct2_find(m, "decoder/position_encodings/encodings");
-    if (!conv1 || !epos || !emb || !dpos) {
-        snprintf(err, err_size, "ct2: model.bin lacks %s", !conv1 ? "encoder/conv1/weight" : !epos ? "encoder/position_encodings/encodings"
-                                                        : !emb ? "decoder/embeddings/weight" : "decoder/position_encodings/encodings");
-        return -1;
+    static const char *const need[4] = {"encoder/conv1/weight", "encoder/position_encodings/encodings",
+                                        "decoder/embeddings/weight", "decoder/position_encodings/encodings"};
+    static const int rank[4] = {3, 2, 2, 2};
+    const ct2_var *v[4];
+    for (int i = 0; i < 4; i++) {
+        if (!(v[i] = ct2_find(m, need[i]))) {
+            snprintf(err, err_size, "ct2: model.bin lacks %s", need[i]);
+            return -1;
+        }
+        if (v[i]->rank != rank[i] || v[i]->dims[0] > (1u << 30) || v[i]->dims[1] > (1u << 30)) {
+            snprintf(err, err_size, "ct2: %s has rank %d or absurd dimensions (rank %d expected)", need[i], v[i]->rank,
+                     rank[i]);
+            return -1;
+        }
     }
-    if (conv1->rank != 3 || epos->rank != 2 || emb->rank != 2 || dpos->rank != 2) {
-        snprintf(err, err_size, "ct2: conv1 / position encodings / embeddings have unexpected ranks (%d, %d, %d, %d)",
-                 conv1->rank, epos->rank, emb->rank, dpos->rank);
-        return -1;
-    }
+    const ct2_var *conv1 = v[0], *epos = v[1], *emb = v[2], *dpos = v[3];
     memset(d, 0, sizeof *d);
-    const uint32_t big = 1u << 30;
-    if (conv1->dims[0] > big || conv1->dims[1] > big || epos->dims[0] > big || emb->dims[0] > big || dpos->dims[0] > big) {
-        snprintf(err, err_size, "ct2: absurd dimensions");
-        return -1;
-    }
     d->n_audio_state = d->n_text_state = (int32_t)conv1->dims[0];
     d->n_mels = (int32_t)conv1->dims[1];
     d->n_audio_ctx = (int32_t)epos->dims[0];

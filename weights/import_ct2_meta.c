@@ -190,7 +190,8 @@ static int align_heads(const json_t *cfg, uzw_import *im, char *err, size_t err_
     for (size_t i = 0; i < n; i++) {
         const json_t *e = json_array_get(a, i);
         const json_t *l = json_array_get(e, 0), *h = json_array_get(e, 1);
-        json_int_t lv = json_is_integer(l) ? json_integer_value(l) : -1, hv = json_is_integer(h) ? json_integer_value(h) : -1;
+        json_int_t lv = json_is_integer(l) ? json_integer_value(l) : -1;
+        json_int_t hv = json_is_integer(h) ? json_integer_value(h) : -1;
         if (!json_is_array(e) || json_array_size(e) != 2 || lv < 0 || lv >= L || hv < 0 || hv >= H) {
             snprintf(err, err_size, "ct2: config.json alignment_heads[%zu] is not a [layer, head] pair within %d x %d",
                      i, L, H);

@@ -298,11 +298,11 @@ static int ggml_read_tensor(uzw_cursor *c, const uzw_ggml_header *h, uzw_import 
             return -1;
         }
         dims[n_dims - 1 - i] = ne; /* ne[0] is the innermost (last PyTorch) dimension */
-        n_elem *= (uint64_t)ne;    /* at most 2^31 per factor and we stop below before overflow */
-        if (n_elem > ((uint64_t)1 << 40)) {
+        if (n_elem > ((uint64_t)1 << 40) / (uint64_t)ne) {
             snprintf(err, err_size, "ggml: tensor record %d is absurdly large", index);
             return -1;
         }
+        n_elem *= (uint64_t)ne;
     }
     const uint8_t *name_bytes;
     if (uzw_cur_bytes(c, (size_t)name_len, &name_bytes)) {
@@ -386,7 +386,8 @@ int uzw_import_ggml_mem(const uint8_t *data, size_t size, uzw_import *im, char *
     int32_t ft = hp[10];
     if (ft < 0 || ft % 1000 > 1) {
         const char *fn = ftype_name(ft);
-        snprintf(err, err_size, "ggml: model file type %d (%s) is quantized; only F32 and F16 ggml models are supported",
+        snprintf(err, err_size, "ggml: model file type %d (%s) is quantized; only F32 and F16 ggml models are "
+                                "supported",
                  ft, fn ? fn : "unknown");
         return -1;
     }

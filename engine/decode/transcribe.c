@@ -178,6 +178,7 @@ uzw_status uzw_transcribe_pcm(uzw_context *ctx, const float *pcm, size_t n, cons
             if (lang < 0) { st = uzw_ctx_fail(ctx, UZW_ERR_INTERNAL, "language detection failed"); goto done; }
             snprintf(ctx->language, sizeof ctx->language, "%s", m->lang_codes[lang]);
             ctx->lang_detected = 1;
+            uzw_logf(p.log, p.log_user, UZW_LOG_INFO, "detected language '%s' (p = %.3f)", ctx->language, ctx->lang_probs[0].p);
             te = uzw_now_ms();
         }
         /* a window of 3000 content frames at 0 is exactly what detection encoded: reuse it */
@@ -195,6 +196,8 @@ uzw_status uzw_transcribe_pcm(uzw_context *ctx, const float *pcm, size_t n, cons
         ctx->tm.decoder_ms += uzw_now_ms() - td;
         if (nt < 0) { st = uzw_ctx_fail(ctx, UZW_ERR_INTERNAL, "decoder failed in the window at %.2f s", seek / 100.0); goto done; }
         ctx->tm.n_windows++;
+        uzw_logf(p.log, p.log_user, UZW_LOG_DEBUG, "window %.2f-%.2f s: %d tokens, avg logprob %.3f", seek / 100.0,
+                 (seek + seg) / 100.0, nt, avg_lp);
 
         /* history keeps the last T sampled tokens, enough for any prompt */
         for (int i = 0; i < nt; i++) {

@@ -245,9 +245,17 @@ static uzw_status finish_load(uzw_model *m, uzw_model **out, char *err, size_t e
     for (int i = 0; i < 10; i++)
         if (meta_i32(m, uzw_dims_keys[i], uzw_dims_field(&m->dims, i), err, es) != 0) goto bad;
     if (uzw_dims_validate(&m->dims, err, es) != 0) goto bad;
+    if (m->dims.n_audio_ctx * 2 != UZW_CHUNK_FRAMES) {
+        uzw_errf(err, es, "dims.n_audio_ctx = %d: this engine decodes 30 s windows, which needs 1500", m->dims.n_audio_ctx);
+        goto bad;
+    }
     if (load_specials(m, err, es) != 0 || load_vocab(m, err, es) != 0 || load_tables(m, err, es) != 0) goto bad;
     if (check_tensors(m, err, es) != 0 || bind_all(m, err, es) != 0) goto bad;
     if (m->params.verify_checksum && uzw_wfile_verify_data(&m->wf, err, es) != 0) goto bad;
+    uzw_logf(m->params.log, m->params.log_user, UZW_LOG_INFO,
+             "model: %s (%s), %d+%d layers, d=%d, vocab %d, %d languages; %.1f MiB widened to f32", m->type, m->dtype,
+             m->dims.n_audio_layer, m->dims.n_text_layer, m->dims.n_text_state, m->dims.n_vocab, m->sp.n_languages,
+             m->arena_floats * 4.0 / (1 << 20));
     *out = m;
     return UZW_OK;
 bad:
@@ -258,7 +266,8 @@ bad:
 static uzw_status open_status(const char *msg) {
     /* the container reader's messages distinguish I/O and version problems */
     if (strstr(msg, "version")) return UZW_ERR_MODEL_VERSION;
-    if (strstr(msg, "cannot open") || strstr(msg, "cannot map") || strstr(msg, "cannot read")) return UZW_ERR_IO;
+    if (strstr(msg, "cannot open") || strstr(msg, "cannot mmap") || strstr(msg, "cannot stat") || strstr(msg, "cannot read"))
+        return UZW_ERR_IO;
     return UZW_ERR_MODEL_FORMAT;
 }
 
@@ -271,7 +280,7 @@ uzw_status uzw_model_load(const char *path, const uzw_model_params *params, uzw_
     m->params = params ? *params : uzw_model_default_params();
     char msg[512] = "";
     if (uzw_wfile_open(path, &m->wf, msg, sizeof msg) != 0) {
-        uzw_errf(err, es, "%s: %s", path, msg);
+        uzw_errf(err, es, "%s", msg); /* the container reader names the file */
         free(m);
         return open_status(msg);
     }

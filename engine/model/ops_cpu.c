@@ -1,12 +1,20 @@
-/* ops_cpu.c - the fast CPU path: OpenBLAS sgemm for every matmul, simple loops for the rest. */
+/* ops_cpu.c - the fast CPU path: OpenBLAS sgemm/sgemv for every matmul; the element-wise loops
+ * (softmax, GELU, LayerNorm, im2col) split over the same threads with OpenMP. */
 #include <cblas.h>
+#include <omp.h>
 #include <math.h>
 #include <string.h>
 
 #include "core/util.h"
 #include "model/ops.h"
 
-void uzw_ops_set_threads(int n) { openblas_set_num_threads(n > 0 ? n : uzw_n_cpus()); }
+/* Both thread pools are process-wide (OpenBLAS and OpenMP keep them so); every context sets the
+ * same count before it runs, so concurrent contexts agree. */
+void uzw_ops_set_threads(int n) {
+    int t = n > 0 ? n : uzw_n_cpus();
+    openblas_set_num_threads(t);
+    omp_set_num_threads(t);
+}
 
 void uzw_linear(const float *x, const float *W, const float *b, float *y, int N, int In, int Out) {
     if (b)
@@ -18,6 +26,7 @@ void uzw_linear(const float *x, const float *W, const float *b, float *y, int N,
 }
 
 void uzw_layernorm(const float *x, const float *w, const float *b, float *y, int N, int D) {
+#pragma omp parallel for if (N > 16) schedule(static)
     for (int n = 0; n < N; n++) {
         const float *xr = x + (size_t)n * D;
         float *yr = y + (size_t)n * D;
@@ -33,6 +42,7 @@ void uzw_layernorm(const float *x, const float *w, const float *b, float *y, int
 }
 
 void uzw_gelu(float *x, size_t n) {
+#pragma omp parallel for simd if (n > 65536) schedule(static)
     for (size_t i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
 }
 
@@ -44,6 +54,7 @@ void uzw_conv1d_k3(const float *x, const float *W, const float *b, float *y, int
                    float *cols) {
     int To = uzw_conv1d_k3_out(Ti, stride);
     /* cols[(ci*3 + k), t] = x[ci, t*stride + k - 1] (0 outside): then y = W[Co, Ci*3] . cols */
+#pragma omp parallel for collapse(2) if ((size_t)Ci * To > 65536) schedule(static)
     for (int ci = 0; ci < Ci; ci++)
         for (int k = 0; k < 3; k++) {
             float *c = cols + ((size_t)ci * 3 + k) * To;
@@ -66,12 +77,14 @@ void uzw_attention(const float *q, int ldq, const float *k, const float *v, int 
         /* scores[Nq, Nk] = q_h . k_h^T * scale */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Nq, Nk, Dh, scale, q + h * Dh, ldq, k + h * Dh, ldk, 0.0f,
                     scores, Nk);
+#pragma omp parallel for if ((size_t)Nq * Nk > 65536) schedule(static)
         for (int i = 0; i < Nq; i++) {
             float *s = scores + (size_t)i * Nk;
             int nk = causal ? (q_offset + i + 1 < Nk ? q_offset + i + 1 : Nk) : Nk;
             float mx = -INFINITY;
             for (int j = 0; j < nk; j++) mx = s[j] > mx ? s[j] : mx;
             float sum = 0;
+#pragma omp simd reduction(+ : sum)
             for (int j = 0; j < nk; j++) { s[j] = expf(s[j] - mx); sum += s[j]; }
             float inv = 1.0f / sum;
             for (int j = 0; j < nk; j++) s[j] *= inv;
