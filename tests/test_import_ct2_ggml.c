@@ -748,6 +748,7 @@ Test(formats, tiny_random_hf_ct2_ggml_agree) {
         cr_assert_eq(uzw_wfile_open(outs[i], &wf[i], err, sizeof err), 0, "%s", err);
     }
     cr_assert_gt(wf[0].hdr.n_tensors, 0);
+    int n_rounded = 0;
     for (int i = 1; i < 3; i++) {
         cr_assert_eq(wf[i].hdr.n_tensors, wf[0].hdr.n_tensors, "%s: tensor count", fmt[i]);
         for (uint32_t t = 0; t < wf[0].hdr.n_tensors; t++) {
@@ -757,7 +758,15 @@ Test(formats, tiny_random_hf_ct2_ggml_agree) {
             cr_assert_eq(o->n_dims, a->n_dims, "%s %s rank", fmt[i], a->name);
             for (int k = 0; k < a->n_dims; k++) cr_assert_eq(o->dims[k], a->dims[k], "%s %s shape", fmt[i], a->name);
             cr_assert_eq(o->nbytes, a->nbytes);
-            cr_assert_eq(memcmp(o->data, a->data, a->nbytes), 0, "%s: tensor %s differs from hf", fmt[i], a->name);
+            if (memcmp(o->data, a->data, a->nbytes) == 0) continue;
+            /* The fixture's CT2 model is float16 throughout, so a table the .uzw keeps in f32 (the exact
+             * encoder sinusoids) arrives from CT2 rounded to f16: it must be exactly that rounding. */
+            cr_assert(i == 1 && a->dtype == UZW_DT_F32, "%s: tensor %s differs from hf", fmt[i], a->name);
+            const float *x = a->data, *y = o->data;
+            for (uint64_t j = 0; j < a->nbytes / 4; j++)
+                cr_assert_eq(y[j], uzw_f16_to_f32(uzw_f32_to_f16(x[j])), "ct2: %s[%llu] = %g is not hf's %g in f16",
+                             a->name, (unsigned long long)j, (double)y[j], (double)x[j]);
+            n_rounded++;
         }
         /* Whisper metadata must agree; only the source description may differ */
         for (uint32_t k = 0; k < wf[0].hdr.n_meta; k++) {
@@ -769,5 +778,6 @@ Test(formats, tiny_random_hf_ct2_ggml_agree) {
                       "%s: metadata %s differs from hf", fmt[i], a->key);
         }
     }
+    cr_expect_leq(n_rounded, 1, "only enc.pos may come from CT2 rounded to f16 (%d tensors did)", n_rounded);
     for (int i = 0; i < 3; i++) uzw_wfile_close(&wf[i]);
 }

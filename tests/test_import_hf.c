@@ -86,7 +86,7 @@ static void synth_vocab(uzw_import *im, int n_bpe, int32_t n_vocab, const char *
 Test(import_hf, specials_derived) {
     char err[512] = "";
     uzw_import im;
-    uzw_specials sp;
+    uzw_special_ids sp;
     /* multilingual v2: 50257 BPE, no specials listed */
     synth_vocab(&im, 50257, 51865, NULL, 0);
     cr_assert_eq(uzw_import_specials(&im, &sp, err, sizeof err), 0, "%s", err);

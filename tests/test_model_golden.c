@@ -12,6 +12,7 @@
  */
 #include <criterion/criterion.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,14 +153,18 @@ static void check_clip(const char *model_path, const char *fmt, const char *name
         tokens_of(json_object_get(g, "prompt"), prompt, &np);
         tokens_of(json_object_get(g, "tokens"), want_tok, &nw);
         int max_tokens = (int)json_integer_value(json_object_get(clip, "max_tokens"));
-        float avg;
-        int ng2 = uzw_greedy_window(ctx, prompt, np, max_tokens, 1, got, &avg);
+        uzw_window_stats ws;
+        int ng2 = uzw_greedy_window(ctx, prompt, np, max_tokens, 1, got, &ws);
         cr_assert_geq(ng2, 0);
         int first_diff = -1;
         for (int i = 0; i < (ng2 < nw ? ng2 : nw); i++)
             if (got[i] != want_tok[i]) { first_diff = i; break; }
         cr_expect(ng2 == nw && first_diff < 0, "[%s/%s/%s] greedy tokens differ: %d vs %d tokens, first difference at %d",
                   fmt, name, key, ng2, nw, first_diff);
+        double want_lp = json_real_value(json_object_get(g, "avg_logprob"));
+        double want_ns = json_real_value(json_object_get(g, "no_speech_prob"));
+        cr_expect(fabs(ws.avg_logprob - want_lp) < 1e-3, "[%s/%s/%s] avg_logprob %.5f vs %.5f", fmt, name, key, ws.avg_logprob, want_lp);
+        cr_expect(fabs(ws.no_speech_prob - want_ns) < 1e-4, "[%s/%s/%s] no_speech_prob %.6f vs %.6f", fmt, name, key, ws.no_speech_prob, want_ns);
         printf("[%s/%s/%s] greedy %d tokens, identical: %s\n", fmt, name, key, ng2, (ng2 == nw && first_diff < 0) ? "yes" : "no");
     }
     free(pcm);

@@ -40,6 +40,8 @@ static void expect_fail(const char *json, const void *data, size_t data_len, uin
     cr_assert_eq(rc, -1, "expected failure for %s", json);
     cr_assert(strstr(err, want) != NULL, "message '%s' lacks '%s'", err, want);
     unlink(path);
+    *strrchr(path, '/') = '\0';
+    rmdir(path);
 }
 
 static const float f4[4] = {1.0f, -2.5f, 3.25f, 1e-3f};

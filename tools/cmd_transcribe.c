@@ -41,6 +41,8 @@ static json_t *result_json(const uzw_context *ctx, const char *path, const char 
         json_object_set_new(s, "start", json_real(uzw_segment_start(ctx, i)));
         json_object_set_new(s, "end", json_real(uzw_segment_end(ctx, i)));
         json_object_set_new(s, "text", json_string(uzw_segment_text(ctx, i)));
+        json_object_set_new(s, "avg_logprob", json_real(uzw_segment_avg_logprob(ctx, i)));
+        json_object_set_new(s, "no_speech_prob", json_real(uzw_segment_no_speech_prob(ctx, i)));
         json_t *toks = json_array();
         for (int j = 0; j < uzw_segment_n_tokens(ctx, i); j++) json_array_append_new(toks, json_integer(uzw_segment_token(ctx, i, j)));
         json_object_set_new(s, "tokens", toks);

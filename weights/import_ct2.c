@@ -287,7 +287,7 @@ static int put(uzw_import *im, const char *canon, int n, const int64_t *dims, fl
     return 0;
 }
 
-/* src "<prefix>/weight" [rows, D] -> canonical "<canon>.weight"; bias likewise when with_bias. */
+/* "<src>/weight" [rows, cols] and "<src>/bias" [rows] -> "<canon>.weight" and "<canon>.bias". */
 static int map_linear(const ct2_model *m, uzw_import *im, const char *src, const char *canon, int64_t rows,
                       int64_t cols, char *err, size_t err_size) {
     char s[256], c[UZW_MAX_NAME];

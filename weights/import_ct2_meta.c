@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "import.h"
@@ -150,7 +151,7 @@ static int check_lang_ids(const json_t *cfg, const uzw_import *im, char *err, si
         free(ids);
         return 0;
     }
-    uzw_specials sp;
+    uzw_special_ids sp;
     char e2[256];
     int rc = 0;
     if (uzw_import_specials(im, &sp, e2, sizeof e2)) {
@@ -253,6 +254,12 @@ static int join(char *out, size_t n, const char *dir, const char *name) {
 
 int uzw_import_ct2(const char *dir, uzw_import *im, char *err, size_t err_size) {
     char model[4096], config[4096], vocab[4096];
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(err, err_size, "ct2: %s is not a directory (a CTranslate2 model is a folder holding model.bin, "
+                                "config.json and vocabulary.json)", dir);
+        return -1;
+    }
     if (join(model, sizeof model, dir, "model.bin") || join(config, sizeof config, dir, "config.json") ||
         join(vocab, sizeof vocab, dir, "vocabulary.json")) {
         snprintf(err, err_size, "ct2: directory path too long");

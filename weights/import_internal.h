@@ -16,11 +16,11 @@
 typedef struct {
     int32_t eot, sot, first_lang, n_lang;
     int32_t translate, transcribe, sot_lm, sot_prev, no_speech, no_timestamps, ts_begin;
-} uzw_specials;
+} uzw_special_ids;
 
 /* Derive the special ids from the vocabulary and n_vocab (whisper-facts §4.2) and cross-check them
  * against any special strings the vocabulary lists. 0 or -1 with a message. */
-int uzw_import_specials(const uzw_import *im, uzw_specials *sp, char *err, size_t err_size);
+int uzw_import_specials(const uzw_import *im, uzw_special_ids *sp, char *err, size_t err_size);
 
 /* Language code i in OAI LANGUAGES order (0 <= i < 100), or NULL. */
 const char *uzw_import_lang_code(int i);

@@ -43,7 +43,7 @@ static int expect_tok(const uzw_import *im, int id, const char *want, const char
     return -1;
 }
 
-int uzw_import_specials(const uzw_import *im, uzw_specials *sp, char *err, size_t err_size) {
+int uzw_import_specials(const uzw_import *im, uzw_special_ids *sp, char *err, size_t err_size) {
     memset(sp, 0, sizeof *sp);
     int eot = -1, n_plain = 0;
     for (int i = 0; i < im->n_tokens; i++) {

@@ -30,7 +30,7 @@ static int check_ids(const char *what, const int32_t *ids, int n, int32_t limit,
 }
 
 /* ---------------------------------------------------------------- derivations */
-static int derive_merges(uzw_import *im, const uzw_specials *sp, char *err, size_t err_size) {
+static int derive_merges(uzw_import *im, const uzw_special_ids *sp, char *err, size_t err_size) {
     if (im->merges) {
         if (im->n_merges < 0) {
             snprintf(err, err_size, "import: negative merge count");
@@ -43,7 +43,7 @@ static int derive_merges(uzw_import *im, const uzw_specials *sp, char *err, size
 }
 
 /* OAI's default: non-speech tokens + {translate, transcribe, sot, sot_prev, sot_lm, no_speech}. */
-static int derive_suppress(uzw_import *im, const uzw_specials *sp, char *err, size_t err_size) {
+static int derive_suppress(uzw_import *im, const uzw_special_ids *sp, char *err, size_t err_size) {
     if (im->suppress) return check_ids("suppress_tokens", im->suppress, im->n_suppress, im->dims.n_vocab, err, err_size);
     uzw_tokenizer *tk = NULL;
     if (uzw_tokenizer_new(sp->eot, (const uint8_t *const *)im->tok, im->tok_len, im->merges, im->n_merges, &tk, err,
@@ -74,7 +74,7 @@ static int derive_suppress(uzw_import *im, const uzw_specials *sp, char *err, si
     return 0;
 }
 
-static int derive_suppress_begin(uzw_import *im, const uzw_specials *sp, char *err, size_t err_size) {
+static int derive_suppress_begin(uzw_import *im, const uzw_special_ids *sp, char *err, size_t err_size) {
     if (im->suppress_begin) {
         int has_eot = 0;
         for (int i = 0; i < im->n_suppress_begin; i++) has_eot |= im->suppress_begin[i] == sp->eot;
@@ -178,7 +178,7 @@ static int check_tensors(const uzw_import *im, char *err, size_t err_size) {
 }
 
 /* ---------------------------------------------------------------- writing */
-static int put_metadata(uzw_wbuild *b, const uzw_import *im, const uzw_specials *sp, const float *filters,
+static int put_metadata(uzw_wbuild *b, const uzw_import *im, const uzw_special_ids *sp, const float *filters,
                         uzw_dtype dtype) {
     int rc = uzw_wbuild_str(b, UZW_K_ARCH, "whisper");
     for (int i = 0; i < 10; i++) rc |= uzw_wbuild_i32(b, uzw_dims_keys[i], *uzw_dims_field((uzw_dims *)&im->dims, i));
@@ -247,7 +247,7 @@ int uzw_import_write(uzw_import *im, const char *out_path, uzw_dtype dtype, char
                  uzw_dtype_name(dtype));
         return -1;
     }
-    uzw_specials sp;
+    uzw_special_ids sp;
     if (uzw_import_specials(im, &sp, err, err_size) != 0) return -1;
     if (derive_merges(im, &sp, err, err_size) != 0 || derive_suppress(im, &sp, err, err_size) != 0 ||
         derive_suppress_begin(im, &sp, err, err_size) != 0 || derive_align_heads(im, err, err_size) != 0)

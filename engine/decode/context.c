@@ -58,7 +58,7 @@ void uzw_context_free(uzw_context *ctx) {
 
 const char *uzw_last_error(const uzw_context *ctx) { return ctx ? ctx->err : "no context"; }
 
-int uzw_ctx_add_segment(uzw_context *ctx, const int32_t *tokens, int n, double t0, double t1, float avg_logprob) {
+int uzw_ctx_add_segment(uzw_context *ctx, const int32_t *tokens, int n, double t0, double t1, const uzw_window_stats *ws) {
     if (ctx->n_seg == ctx->cap_seg) {
         int cap = ctx->cap_seg ? 2 * ctx->cap_seg : 16;
         uzw_segment *s = realloc(ctx->seg, sizeof *s * (size_t)cap);
@@ -75,7 +75,8 @@ int uzw_ctx_add_segment(uzw_context *ctx, const int32_t *tokens, int n, double t
     s->n_tokens = n;
     s->t0 = t0;
     s->t1 = t1;
-    s->avg_logprob = avg_logprob;
+    s->avg_logprob = ws->avg_logprob;
+    s->no_speech_prob = ws->no_speech_prob;
     ctx->n_seg++;
     return 0;
 }
@@ -121,6 +122,8 @@ int uzw_segment_token(const uzw_context *ctx, int i, int j) {
     const uzw_segment *s = seg_at(ctx, i);
     return (s && j >= 0 && j < s->n_tokens) ? s->tokens[j] : -1;
 }
+float uzw_segment_avg_logprob(const uzw_context *ctx, int i) { const uzw_segment *s = seg_at(ctx, i); return s ? s->avg_logprob : 0; }
+float uzw_segment_no_speech_prob(const uzw_context *ctx, int i) { const uzw_segment *s = seg_at(ctx, i); return s ? s->no_speech_prob : -1; }
 const char *uzw_full_text(const uzw_context *ctx) { return ctx && ctx->full_text ? ctx->full_text : ""; }
 const char *uzw_language(const uzw_context *ctx) { return ctx ? ctx->language : ""; }
 int uzw_language_detected(const uzw_context *ctx) { return ctx ? ctx->lang_detected : 0; }

@@ -25,6 +25,8 @@ uzw_params uzw_default_params(void) {
     p.task = UZW_TASK_TRANSCRIBE;
     p.condition_on_previous_text = 1;
     p.suppress_blank = 1;
+    p.no_speech_threshold = 0.6f;
+    p.logprob_threshold = -1.0f;
     return p;
 }
 
@@ -190,14 +192,21 @@ uzw_status uzw_transcribe_pcm(uzw_context *ctx, const float *pcm, size_t n, cons
 
         int use_hist = p.condition_on_previous_text || seek == 0;
         int np = build_prompt(m, history, use_hist ? n_hist : 0, lang, p.task, prompt);
-        float avg_lp = 0;
+        uzw_window_stats ws;
         double td = uzw_now_ms();
-        int nt = uzw_greedy_window(ctx, prompt, np, max_sample, p.suppress_blank, tokens, &avg_lp);
+        int nt = uzw_greedy_window(ctx, prompt, np, max_sample, p.suppress_blank, tokens, &ws);
         ctx->tm.decoder_ms += uzw_now_ms() - td;
         if (nt < 0) { st = uzw_ctx_fail(ctx, UZW_ERR_INTERNAL, "decoder failed in the window at %.2f s", seek / 100.0); goto done; }
         ctx->tm.n_windows++;
-        uzw_logf(p.log, p.log_user, UZW_LOG_DEBUG, "window %.2f-%.2f s: %d tokens, avg logprob %.3f", seek / 100.0,
-                 (seek + seg) / 100.0, nt, avg_lp);
+        uzw_logf(p.log, p.log_user, UZW_LOG_DEBUG, "window %.2f-%.2f s: %d tokens, avg logprob %.3f, no-speech %.3f",
+                 seek / 100.0, (seek + seg) / 100.0, nt, ws.avg_logprob, ws.no_speech_prob);
+        /* silence: a confident no-speech token and an unconfident transcript (OAI / faster-whisper) */
+        if (ws.no_speech_prob > p.no_speech_threshold && !(ws.avg_logprob > p.logprob_threshold)) {
+            uzw_logf(p.log, p.log_user, UZW_LOG_INFO, "window %.2f-%.2f s skipped as silence (no-speech %.3f)",
+                     seek / 100.0, (seek + seg) / 100.0, ws.no_speech_prob);
+            seek += seg;
+            continue;
+        }
 
         /* history keeps the last T sampled tokens, enough for any prompt */
         for (int i = 0; i < nt; i++) {
@@ -208,7 +217,7 @@ uzw_status uzw_transcribe_pcm(uzw_context *ctx, const float *pcm, size_t n, cons
         int n_text = 0;
         for (int i = 0; i < nt; i++)
             if (tokens[i] < m->sp.eot) tokens[n_text++] = tokens[i]; /* text tokens only */
-        if (uzw_ctx_add_segment(ctx, tokens, n_text, seek / 100.0, (seek + seg) / 100.0, avg_lp) != 0) {
+        if (uzw_ctx_add_segment(ctx, tokens, n_text, seek / 100.0, (seek + seg) / 100.0, &ws) != 0) {
             st = uzw_ctx_fail(ctx, UZW_ERR_NO_MEMORY, "out of memory");
             goto done;
         }

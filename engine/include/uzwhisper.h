@@ -78,6 +78,9 @@ typedef struct {
     const char *initial_prompt;     /* NULL or text to prime the first window                 */
     int suppress_blank;             /* 1 (default)                                             */
     int max_tokens_per_window;      /* 0: n_text_ctx / 2 (224)                                 */
+    float no_speech_threshold;      /* 0.6: a window whose no-speech probability is above this  */
+    float logprob_threshold;        /* -1.0: and whose avg log-prob is not above this is skipped */
+                                    /* as silence; set no_speech_threshold > 1 to never skip    */
     uzw_log_fn log;
     void *log_user;
 } uzw_params;
@@ -109,6 +112,10 @@ double uzw_segment_start(const uzw_context *ctx, int i);  /* seconds */
 double uzw_segment_end(const uzw_context *ctx, int i);
 int uzw_segment_n_tokens(const uzw_context *ctx, int i);
 int uzw_segment_token(const uzw_context *ctx, int i, int j);
+/* Mean log-probability of the segment's tokens (EOT included) and the no-speech probability of
+ * its window (softmax at <|startoftranscript|>, read at <|nospeech|>). */
+float uzw_segment_avg_logprob(const uzw_context *ctx, int i);
+float uzw_segment_no_speech_prob(const uzw_context *ctx, int i);
 /* All segments' text joined. */
 const char *uzw_full_text(const uzw_context *ctx);
 

@@ -57,9 +57,13 @@ int uzw_decoder_step(const uzw_model *m, uzw_fwd_state *st, const int32_t *token
         uzw_add(x, st->h, (size_t)n * D);
     }
     st->n_past = p0 + n;
-    /* logits of the last position: LN, then x . tok_emb^T */
-    float *last = st->h;
-    uzw_layernorm(x + (size_t)(n - 1) * D, m->dec_ln_w, m->dec_ln_b, last, 1, D);
-    uzw_linear(last, m->tok_emb, NULL, st->logits, 1, D, V);
+    uzw_decoder_logits_at(m, st, n - 1, st->logits);
     return 0;
+}
+
+void uzw_decoder_logits_at(const uzw_model *m, uzw_fwd_state *st, int i, float *out) {
+    int D = m->dims.n_text_state;
+    float *row = st->h; /* [1, D] scratch: LN of the residual stream row, then x . tok_emb^T */
+    uzw_layernorm(st->x + (size_t)i * D, m->dec_ln_w, m->dec_ln_b, row, 1, D);
+    uzw_linear(row, m->tok_emb, NULL, out, 1, D, m->dims.n_vocab);
 }

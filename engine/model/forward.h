@@ -23,6 +23,7 @@ typedef struct {
     float *scores;       /* [A, A]                                                    */
     float *x;            /* [T, D]    decoder residual stream                         */
     float *logits;       /* [V]       logits of the last decoded position             */
+    float *logits2;      /* [V]       logits of another position (e.g. SOT, for no-speech) */
 
     float *kv;           /* KV cache: one allocation */
     float *self_k, *self_v;   /* [Lt, T, D] */
@@ -42,5 +43,8 @@ static inline void uzw_decoder_reset(uzw_fwd_state *st) { st->n_past = 0; }
 /* Run n tokens at positions n_past .. n_past+n-1, append their K/V to the cache, and leave the
  * logits of the last one in st->logits [V]. Returns 0, or -1 if the context would overflow T. */
 int uzw_decoder_step(const uzw_model *m, uzw_fwd_state *st, const int32_t *tokens, int n);
+/* After a step of n tokens: the logits of its position i (0 <= i < n) into out [V]. Valid only
+ * until the next step (it reads the step's residual stream). */
+void uzw_decoder_logits_at(const uzw_model *m, uzw_fwd_state *st, int i, float *out);
 
 #endif

@@ -13,9 +13,9 @@ int uzw_fwd_init(uzw_fwd_state *st, const uzw_model *m, char *err, size_t es) {
     size_t W = 2 * A, C = (M > D ? M : D) * 3;
     size_t rows = A > T ? A : T;
     size_t sizes[] = {M * W, D * W, C * W, A * D, rows * D, rows * D, rows * D, rows * D, rows * D,
-                      rows * F, rows * (A > T ? A : T), T * D, V};
+                      rows * F, rows * (A > T ? A : T), T * D, V, V};
     float **slots[] = {&st->mel_win, &st->conv_a, &st->cols, &st->enc_out, &st->h, &st->q, &st->k, &st->v,
-                       &st->att, &st->ff, &st->scores, &st->x, &st->logits};
+                       &st->att, &st->ff, &st->scores, &st->x, &st->logits, &st->logits2};
     size_t total = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) total += (sizes[i] + 15) & ~(size_t)15;
     st->act = aligned_alloc(64, total * sizeof(float));

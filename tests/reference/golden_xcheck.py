@@ -48,14 +48,14 @@ class CrossCheck:
             out["encoder_max_abs_diff"] = float((enc - r["enc"]).abs().max())
             lg = self.hf(input_features=feats, decoder_input_ids=torch.tensor([r["prompt"]])).logits[0, -1]
             out["prompt_logits_max_abs_diff"] = float((lg - r["logits"]).abs().max())
+            lang_tok = int(self.hf.detect_language(input_features=feats)[0])
+            out["detect_language_token"] = lang_tok
             for key, g in r["greedy"].items():
                 seq = self.hf.generate(input_features=feats, language=g["language_arg"], task="transcribe",
                                        return_timestamps=False, do_sample=False, num_beams=1,
                                        max_new_tokens=max_new)[0].tolist()
-                lang_tok = seq[1] if seq and seq[0] == SOT else None
                 toks = _strip(seq, g["prompt"])
                 out[f"greedy_{key}"] = {"tokens_equal": toks == g["tokens"], "n_tokens": len(toks),
-                                        "language_token": lang_tok,
                                         "first_mismatch": _first_mismatch(toks, g["tokens"])}
         return out
 
@@ -70,18 +70,20 @@ class CrossCheck:
         det = m.detect_language(enc_sv)[0]
         out["language_top5"] = [(t[2:-2], float(p)) for t, p in det[:5]]
         for key, g in r["greedy"].items():
-            res = m.generate(enc_sv, [g["prompt"]], beam_size=1, max_length=len(g["prompt"]) + max_new,
+            # CT2 generates at most min(max_length // 2, max_length - (len(prompt) - 1)) tokens
+            # (src/models/whisper.cc), so max_length = 2 * 224 = 448 gives OAI's sample_len 224.
+            res = m.generate(enc_sv, [g["prompt"]], beam_size=1, max_length=2 * max_new,
                              suppress_blank=True, suppress_tokens=list(supp), return_scores=True)[0]
             toks = _strip(res.sequences_ids[0], g["prompt"])
             out[f"greedy_{key}"] = {"tokens_equal": toks == g["tokens"], "n_tokens": len(toks),
                                     "first_mismatch": _first_mismatch(toks, g["tokens"])}
-        # faster-whisper's own transcribe() on the same pcm: it builds its mel differently (waveform
-        # + 30 s of zeros, global max, window padded with 0.0 in the log-mel domain), so this is informative.
+        # faster-whisper's own transcribe() on the same pcm (default max_length 448, so at most 224 tokens):
+        # it builds its mel differently (waveform + 160 zero samples, then the window is padded with 0.0 in
+        # the log-mel domain, not by zero audio), so its tokens are informative only.
         for key, g in r["greedy"].items():
             segs, info = self.fw.transcribe(pcm, language=g["language_arg"], task="transcribe", beam_size=1,
                                             best_of=1, temperature=0.0, without_timestamps=True,
-                                            condition_on_previous_text=False, vad_filter=False,
-                                            max_new_tokens=max_new)
+                                            condition_on_previous_text=False, vad_filter=False)
             toks = [t for s in segs for t in s.tokens]
             out[f"transcribe_{key}"] = {"language": info.language, "tokens_equal": toks == g["tokens"],
                                         "n_tokens": len(toks), "first_mismatch": _first_mismatch(toks, g["tokens"])}

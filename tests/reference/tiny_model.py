@@ -17,7 +17,11 @@ DIMS = dict(n_mels=80, n_audio_ctx=1500, n_audio_state=32, n_audio_head=2, n_aud
 # Init scales (std of a normal draw). Linear/conv weights use 1/sqrt(fan_in). The token embedding is
 # large so that the tied output projection gives logits with a real spread (std ~ sqrt(D)).
 TOKEN_EMB_STD = 1.0
-DEC_POS_STD = 0.5
+DEC_POS_STD = 3.0
+# Attention output and fc2 weights are RESID_SCALE/sqrt(fan_in) so the blocks (and with them the audio
+# through cross-attention) outweigh the input token embedding; otherwise a tied random embedding makes
+# greedy decoding repeat its input token forever.
+RESID_SCALE = 3.0
 BIAS_STD = 0.1
 LN_STD = 0.1
 
@@ -67,7 +71,8 @@ def init_weights(seed):
             std, mean = BIAS_STD, 0.0
         else:
             fan_in = int(np.prod(shp[1:]))
-            std, mean = 1.0 / math.sqrt(fan_in), 0.0
+            gain = RESID_SCALE if ("out_proj" in name or "fc2" in name) else 1.0
+            std, mean = gain / math.sqrt(fan_in), 0.0
         w = torch.randn(shp, generator=g, dtype=torch.float32) * std + mean
         out[name] = w.to(torch.float16).to(torch.float32)
     return out
