@@ -60,7 +60,7 @@ Test(ops, attention_matches_reference) {
         int Nq = shapes[s][0], Nk = shapes[s][1], H = shapes[s][2], Dh = shapes[s][3], causal = shapes[s][4], off = shapes[s][5];
         int D = H * Dh;
         float *q = randv((size_t)Nq * D, &seed, 1), *k = randv((size_t)Nk * D, &seed, 1), *v = randv((size_t)Nk * D, &seed, 1);
-        float *o = malloc(sizeof(float) * Nq * D), *r = malloc(sizeof(float) * Nq * D), *sc = malloc(sizeof(float) * Nq * Nk);
+        float *o = malloc(sizeof(float) * Nq * D), *r = malloc(sizeof(float) * Nq * D), *sc = malloc(sizeof(float) * (size_t)H * Nq * Nk);
         uzw_attention(q, D, k, v, D, o, Nq, Nk, H, Dh, causal, off, sc);
         uzw_attention_ref(q, D, k, v, D, r, Nq, Nk, H, Dh, causal, off);
         tu_cmp c = tu_compare(o, r, (size_t)Nq * D, ATOL, RTOL);

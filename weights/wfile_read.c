@@ -14,18 +14,9 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "core/util.h"
 #include "wfile_layout.h"
 #include "wformat.h"
-
-static int fail(char *err, size_t err_size, const char *fmt, ...) {
-    if (err && err_size) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_size, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 typedef unsigned long long ull; /* for printf */
 
@@ -85,10 +76,10 @@ uint32_t uzw_crc32(uint32_t crc, const uint8_t *p, uint64_t n) {
 
 static int check_region(const char *what, uint64_t off, uint64_t bytes, uint64_t size, char *err, size_t n) {
     if (off < UZW_HEADER_BYTES)
-        return fail(err, n, "bad header: the %s starts at byte %llu, inside the %u-byte header", what, (ull)off,
+        return uzw_errf(err, n, "bad header: the %s starts at byte %llu, inside the %u-byte header", what, (ull)off,
                     UZW_HEADER_BYTES);
     if (off > size || bytes > size - off)
-        return fail(err, n, "bad header: the %s [%llu, +%llu) runs past the end of the file (%llu bytes)", what,
+        return uzw_errf(err, n, "bad header: the %s [%llu, +%llu) runs past the end of the file (%llu bytes)", what,
                     (ull)off, (ull)bytes, (ull)size);
     return 0;
 }
@@ -98,54 +89,54 @@ static int overlap(uint64_t a, uint64_t an, uint64_t b, uint64_t bn) {
 }
 
 static int check_header(const uint8_t *base, size_t size, uzw_wheader *h, char *err, size_t n) {
-    if (size == 0) return fail(err, n, "not a uzwhisper weight file: the file is empty (0 bytes)");
+    if (size == 0) return uzw_errf(err, n, "not a uzwhisper weight file: the file is empty (0 bytes)");
     size_t m = size < 8 ? size : 8;
     if (memcmp(base, UZW_MAGIC, m) != 0)
-        return fail(err, n, "not a uzwhisper weight file (bad magic: expected \"%s\")", UZW_MAGIC);
+        return uzw_errf(err, n, "not a uzwhisper weight file (bad magic: expected \"%s\")", UZW_MAGIC);
     if (size < UZW_HEADER_BYTES)
-        return fail(err, n, "truncated: file has %zu bytes, shorter than the %u-byte header", size,
+        return uzw_errf(err, n, "truncated: file has %zu bytes, shorter than the %u-byte header", size,
                     UZW_HEADER_BYTES);
     uzw_header_decode(base, h);
     if (h->version != UZW_FORMAT_VERSION)
-        return fail(err, n,
+        return uzw_errf(err, n,
                     "unsupported weight file version %u: this build reads version %u; re-run `uzwhisper convert` "
                     "to rebuild the file from the original weights",
                     h->version, UZW_FORMAT_VERSION);
     if (h->header_bytes != UZW_HEADER_BYTES)
-        return fail(err, n, "bad header: header_bytes is %u, expected %u", h->header_bytes, UZW_HEADER_BYTES);
-    if (h->align != UZW_ALIGN) return fail(err, n, "bad header: align is %u, expected %u", h->align, UZW_ALIGN);
+        return uzw_errf(err, n, "bad header: header_bytes is %u, expected %u", h->header_bytes, UZW_HEADER_BYTES);
+    if (h->align != UZW_ALIGN) return uzw_errf(err, n, "bad header: align is %u, expected %u", h->align, UZW_ALIGN);
     if (h->file_bytes > size)
-        return fail(err, n, "truncated: header says %llu bytes, file has %zu", (ull)h->file_bytes, size);
+        return uzw_errf(err, n, "truncated: header says %llu bytes, file has %zu", (ull)h->file_bytes, size);
     if (h->file_bytes < size)
-        return fail(err, n, "trailing bytes: header says %llu bytes, file has %zu", (ull)h->file_bytes, size);
+        return uzw_errf(err, n, "trailing bytes: header says %llu bytes, file has %zu", (ull)h->file_bytes, size);
     if (h->n_tensors > UZW_MAX_TENSORS)
-        return fail(err, n, "too many tensors: %u (limit %u)", h->n_tensors, UZW_MAX_TENSORS);
+        return uzw_errf(err, n, "too many tensors: %u (limit %u)", h->n_tensors, UZW_MAX_TENSORS);
     if (h->meta_bytes > UZW_MAX_META_BYTES)
-        return fail(err, n, "metadata too large: %llu bytes (limit %u)", (ull)h->meta_bytes, UZW_MAX_META_BYTES);
+        return uzw_errf(err, n, "metadata too large: %llu bytes (limit %u)", (ull)h->meta_bytes, UZW_MAX_META_BYTES);
     if (check_region("metadata", h->meta_off, h->meta_bytes, size, err, n) ||
         check_region("tensor table", h->table_off, h->table_bytes, size, err, n) ||
         check_region("tensor data", h->data_off, h->data_bytes, size, err, n))
         return -1;
     if (h->data_off % UZW_ALIGN != 0)
-        return fail(err, n, "bad header: data_off %llu is not a multiple of %u", (ull)h->data_off, UZW_ALIGN);
+        return uzw_errf(err, n, "bad header: data_off %llu is not a multiple of %u", (ull)h->data_off, UZW_ALIGN);
     if (overlap(h->meta_off, h->meta_bytes, h->table_off, h->table_bytes) ||
         overlap(h->meta_off, h->meta_bytes, h->data_off, h->data_bytes) ||
         overlap(h->table_off, h->table_bytes, h->data_off, h->data_bytes))
-        return fail(err, n, "bad header: the metadata, tensor table and tensor data regions overlap");
+        return uzw_errf(err, n, "bad header: the metadata, tensor table and tensor data regions overlap");
     /* every record needs at least its fixed part plus one name byte */
     if (h->n_meta > h->meta_bytes / (UZW_META_FIXED + 1))
-        return fail(err, n, "bad header: %u metadata records cannot fit in %llu bytes", h->n_meta,
+        return uzw_errf(err, n, "bad header: %u metadata records cannot fit in %llu bytes", h->n_meta,
                     (ull)h->meta_bytes);
     if (h->n_tensors > h->table_bytes / (UZW_TREC_FIXED + 1))
-        return fail(err, n, "bad header: %u tensor records cannot fit in %llu bytes", h->n_tensors,
+        return uzw_errf(err, n, "bad header: %u tensor records cannot fit in %llu bytes", h->n_tensors,
                     (ull)h->table_bytes);
     uint32_t crc = uzw_crc32((uint32_t)crc32(0, Z_NULL, 0), base + h->meta_off, h->meta_bytes);
     if (crc != h->meta_crc32)
-        return fail(err, n, "metadata checksum mismatch (crc32 stored 0x%08x, computed 0x%08x): the file is corrupt",
+        return uzw_errf(err, n, "metadata checksum mismatch (crc32 stored 0x%08x, computed 0x%08x): the file is corrupt",
                     h->meta_crc32, crc);
     crc = uzw_crc32((uint32_t)crc32(0, Z_NULL, 0), base + h->table_off, h->table_bytes);
     if (crc != h->table_crc32)
-        return fail(err, n,
+        return uzw_errf(err, n,
                     "tensor table checksum mismatch (crc32 stored 0x%08x, computed 0x%08x): the file is corrupt",
                     h->table_crc32, crc);
     return 0;
@@ -179,29 +170,29 @@ static int check_meta_value(const uzw_meta *m, char *err, size_t n) {
     case UZW_MT_I32:
     case UZW_MT_F32:
         if (m->count != 1 || vb != 4)
-            return fail(err, n, "metadata key '%s': a %s scalar needs count 1 and 4 bytes, has count %u, %llu bytes",
+            return uzw_errf(err, n, "metadata key '%s': a %s scalar needs count 1 and 4 bytes, has count %u, %llu bytes",
                         m->key, meta_type_name(m->type), m->count, (ull)vb);
         return 0;
     case UZW_MT_STR:
         if (vb != m->count)
-            return fail(err, n, "metadata key '%s': string count %u differs from its %llu value bytes", m->key,
+            return uzw_errf(err, n, "metadata key '%s': string count %u differs from its %llu value bytes", m->key,
                         m->count, (ull)vb);
         if (memchr(m->value, 0, vb))
-            return fail(err, n, "metadata key '%s': string contains a NUL byte", m->key);
+            return uzw_errf(err, n, "metadata key '%s': string contains a NUL byte", m->key);
         return 0;
     case UZW_MT_I32_ARR:
     case UZW_MT_F32_ARR:
         if (vb != 4ull * m->count)
-            return fail(err, n, "metadata key '%s': %s of %u elements needs %llu bytes, has %llu", m->key,
+            return uzw_errf(err, n, "metadata key '%s': %s of %u elements needs %llu bytes, has %llu", m->key,
                         meta_type_name(m->type), m->count, 4ull * m->count, (ull)vb);
         return 0;
     case UZW_MT_BYTES_ARR:
         if (check_bytes_arr(m->value, vb, m->count))
-            return fail(err, n, "metadata key '%s': bytes_arr of %u items does not fill its %llu bytes exactly",
+            return uzw_errf(err, n, "metadata key '%s': bytes_arr of %u items does not fill its %llu bytes exactly",
                         m->key, m->count, (ull)vb);
         return 0;
     }
-    return fail(err, n, "metadata key '%s': unknown value type %u", m->key, (unsigned)m->type);
+    return uzw_errf(err, n, "metadata key '%s': unknown value type %u", m->key, (unsigned)m->type);
 }
 
 static int cmp_meta_key(const void *a, const void *b) {
@@ -212,16 +203,16 @@ static int parse_meta(const uint8_t *p, const uzw_wheader *h, uzw_meta *out, cha
     uint64_t size = h->meta_bytes, pos = 0;
     for (uint32_t i = 0; i < h->n_meta; i++) {
         uzw_meta *m = &out[i];
-        if (size - pos < 4) return fail(err, n, "metadata record %u: runs past the end of the metadata", i);
+        if (size - pos < 4) return uzw_errf(err, n, "metadata record %u: runs past the end of the metadata", i);
         uint32_t klen = uzw_rd_u32(p + pos);
         pos += 4;
         if (klen < 1 || klen > UZW_MAX_KEY)
-            return fail(err, n, "metadata record %u: key length %u is out of range (1..%u)", i, klen, UZW_MAX_KEY);
+            return uzw_errf(err, n, "metadata record %u: key length %u is out of range (1..%u)", i, klen, UZW_MAX_KEY);
         if (size - pos < (uint64_t)klen + 16)
-            return fail(err, n, "metadata record %u: runs past the end of the metadata", i);
+            return uzw_errf(err, n, "metadata record %u: runs past the end of the metadata", i);
         for (uint32_t c = 0; c < klen; c++)
             if (!uzw_name_char_ok(p[pos + c]))
-                return fail(err, n, "metadata record %u: key has byte 0x%02x (keys are printable ASCII, no spaces)",
+                return uzw_errf(err, n, "metadata record %u: key has byte 0x%02x (keys are printable ASCII, no spaces)",
                             i, p[pos + c]);
         memcpy(m->key, p + pos, klen);
         m->key[klen] = 0;
@@ -231,27 +222,27 @@ static int parse_meta(const uint8_t *p, const uzw_wheader *h, uzw_meta *out, cha
         m->value_bytes = uzw_rd_u64(p + pos + 8);
         pos += 16;
         if (type < UZW_MT_U32 || type > UZW_MT_BYTES_ARR)
-            return fail(err, n, "metadata key '%s': unknown value type %u", m->key, type);
+            return uzw_errf(err, n, "metadata key '%s': unknown value type %u", m->key, type);
         m->type = (uzw_meta_type)type;
         if (m->value_bytes > size - pos)
-            return fail(err, n, "metadata key '%s': value of %llu bytes runs past the end of the metadata", m->key,
+            return uzw_errf(err, n, "metadata key '%s': value of %llu bytes runs past the end of the metadata", m->key,
                         (ull)m->value_bytes);
         m->value = p + pos;
         pos += m->value_bytes;
         if (check_meta_value(m, err, n)) return -1;
     }
     if (pos != size)
-        return fail(err, n, "metadata: %llu unexpected bytes after the last of %u records", (ull)(size - pos),
+        return uzw_errf(err, n, "metadata: %llu unexpected bytes after the last of %u records", (ull)(size - pos),
                     h->n_meta);
     if (h->n_meta < 2) return 0;
     const uzw_meta **sorted = malloc(h->n_meta * sizeof *sorted);
-    if (!sorted) return fail(err, n, "out of memory checking %u metadata keys", h->n_meta);
+    if (!sorted) return uzw_errf(err, n, "out of memory checking %u metadata keys", h->n_meta);
     for (uint32_t i = 0; i < h->n_meta; i++) sorted[i] = &out[i];
     qsort(sorted, h->n_meta, sizeof *sorted, cmp_meta_key);
     int rc = 0;
     for (uint32_t i = 1; i < h->n_meta && rc == 0; i++)
         if (strcmp(sorted[i - 1]->key, sorted[i]->key) == 0)
-            rc = fail(err, n, "metadata key '%s' appears more than once", sorted[i]->key);
+            rc = uzw_errf(err, n, "metadata key '%s' appears more than once", sorted[i]->key);
     free(sorted);
     return rc;
 }
@@ -261,16 +252,16 @@ static int parse_meta(const uint8_t *p, const uzw_wheader *h, uzw_meta *out, cha
 static int parse_tensor(const uint8_t *p, uint64_t size, uint64_t *pos_io, uint32_t i, const uint8_t *data,
                         uint64_t data_bytes, uzw_tensor *t, char *err, size_t n) {
     uint64_t pos = *pos_io;
-    if (size - pos < 4) return fail(err, n, "tensor record %u: runs past the end of the table", i);
+    if (size - pos < 4) return uzw_errf(err, n, "tensor record %u: runs past the end of the table", i);
     uint32_t nlen = uzw_rd_u32(p + pos);
     pos += 4;
     if (nlen < 1 || nlen >= UZW_MAX_NAME)
-        return fail(err, n, "tensor record %u: name length %u is out of range (1..%u)", i, nlen, UZW_MAX_NAME - 1);
+        return uzw_errf(err, n, "tensor record %u: name length %u is out of range (1..%u)", i, nlen, UZW_MAX_NAME - 1);
     if (size - pos < (uint64_t)nlen + (UZW_TREC_FIXED - 4))
-        return fail(err, n, "tensor record %u: runs past the end of the table", i);
+        return uzw_errf(err, n, "tensor record %u: runs past the end of the table", i);
     for (uint32_t c = 0; c < nlen; c++)
         if (!uzw_name_char_ok(p[pos + c]))
-            return fail(err, n, "tensor record %u: name has byte 0x%02x (names are printable ASCII, no spaces)", i,
+            return uzw_errf(err, n, "tensor record %u: name has byte 0x%02x (names are printable ASCII, no spaces)", i,
                         p[pos + c]);
     memcpy(t->name, p + pos, nlen);
     t->name[nlen] = 0;
@@ -284,33 +275,33 @@ static int parse_tensor(const uint8_t *p, uint64_t size, uint64_t *pos_io, uint3
     pos += 16;
     *pos_io = pos;
 
-    if (dtype >= UZW_DT_COUNT) return fail(err, n, "tensor '%s': unknown dtype %u", t->name, dtype);
+    if (dtype >= UZW_DT_COUNT) return uzw_errf(err, n, "tensor '%s': unknown dtype %u", t->name, dtype);
     t->dtype = (uzw_dtype)dtype;
     if (n_dims < 1 || n_dims > UZW_MAX_DIMS)
-        return fail(err, n, "tensor '%s': %u dims (must be 1..%d)", t->name, n_dims, UZW_MAX_DIMS);
+        return uzw_errf(err, n, "tensor '%s': %u dims (must be 1..%d)", t->name, n_dims, UZW_MAX_DIMS);
     t->n_dims = (int)n_dims;
     uint64_t numel = 1;
     for (uint32_t d = 0; d < UZW_MAX_DIMS; d++) {
         if (d >= n_dims) {
-            if (dims[d] != 0) return fail(err, n, "tensor '%s': unused dim %u is %llu, must be 0", t->name, d, (ull)dims[d]);
+            if (dims[d] != 0) return uzw_errf(err, n, "tensor '%s': unused dim %u is %llu, must be 0", t->name, d, (ull)dims[d]);
             t->dims[d] = 0;
             continue;
         }
-        if (dims[d] == 0) return fail(err, n, "tensor '%s': dim %u is 0", t->name, d);
+        if (dims[d] == 0) return uzw_errf(err, n, "tensor '%s': dim %u is 0", t->name, d);
         if (dims[d] > data_bytes || numel > data_bytes / dims[d])
-            return fail(err, n, "tensor '%s': absurd dims (dim %u = %llu): more elements than the %llu data bytes",
+            return uzw_errf(err, n, "tensor '%s': absurd dims (dim %u = %llu): more elements than the %llu data bytes",
                         t->name, d, (ull)dims[d], (ull)data_bytes);
         numel *= dims[d];
         t->dims[d] = (int64_t)dims[d]; /* <= data_bytes < 2^63 */
     }
     uint64_t esize = uzw_dtype_size(t->dtype);
     if (numel > UINT64_MAX / esize || t->nbytes != numel * esize)
-        return fail(err, n, "tensor '%s': nbytes %llu does not match %llu elements of %s", t->name, (ull)t->nbytes,
+        return uzw_errf(err, n, "tensor '%s': nbytes %llu does not match %llu elements of %s", t->name, (ull)t->nbytes,
                     (ull)numel, uzw_dtype_name(t->dtype));
     if (t->offset % UZW_ALIGN != 0)
-        return fail(err, n, "tensor '%s': offset %llu is not a multiple of %u", t->name, (ull)t->offset, UZW_ALIGN);
+        return uzw_errf(err, n, "tensor '%s': offset %llu is not a multiple of %u", t->name, (ull)t->offset, UZW_ALIGN);
     if (t->offset > data_bytes || t->nbytes > data_bytes - t->offset)
-        return fail(err, n, "tensor '%s': data [%llu, +%llu) is out of bounds of the %llu-byte data region", t->name,
+        return uzw_errf(err, n, "tensor '%s': data [%llu, +%llu) is out of bounds of the %llu-byte data region", t->name,
                     (ull)t->offset, (ull)t->nbytes, (ull)data_bytes);
     t->data = data + t->offset;
     return 0;
@@ -337,7 +328,7 @@ static int check_i8_scale(const uzw_tensor *t, const uzw_tensor **sorted, uint32
         sc = hit ? *hit : NULL;
     }
     if (!sc || sc->dtype != UZW_DT_F32 || sc->n_dims != 1 || sc->dims[0] != t->dims[0])
-        return fail(err, n, "tensor '%s' is i8 but has no scale tensor '%s.scale' of f32 [%lld]", t->name, t->name,
+        return uzw_errf(err, n, "tensor '%s' is i8 but has no scale tensor '%s.scale' of f32 [%lld]", t->name, t->name,
                     (long long)t->dims[0]);
     return 0;
 }
@@ -348,21 +339,21 @@ static int parse_table(const uint8_t *base, const uzw_wheader *h, uzw_tensor *ou
     for (uint32_t i = 0; i < h->n_tensors; i++)
         if (parse_tensor(p, h->table_bytes, &pos, i, base + h->data_off, h->data_bytes, &out[i], err, n)) return -1;
     if (pos != h->table_bytes)
-        return fail(err, n, "tensor table: %llu unexpected bytes after the last of %u records",
+        return uzw_errf(err, n, "tensor table: %llu unexpected bytes after the last of %u records",
                     (ull)(h->table_bytes - pos), h->n_tensors);
     if (h->n_tensors < 2) return 0;
     const uzw_tensor **s = malloc(h->n_tensors * sizeof *s);
-    if (!s) return fail(err, n, "out of memory checking %u tensors", h->n_tensors);
+    if (!s) return uzw_errf(err, n, "out of memory checking %u tensors", h->n_tensors);
     for (uint32_t i = 0; i < h->n_tensors; i++) s[i] = &out[i];
     int rc = 0;
     qsort(s, h->n_tensors, sizeof *s, cmp_offset);
     for (uint32_t i = 1; i < h->n_tensors && rc == 0; i++)
         if (s[i]->offset < s[i - 1]->offset + s[i - 1]->nbytes)
-            rc = fail(err, n, "tensors '%s' and '%s' overlap in the data region", s[i - 1]->name, s[i]->name);
+            rc = uzw_errf(err, n, "tensors '%s' and '%s' overlap in the data region", s[i - 1]->name, s[i]->name);
     qsort(s, h->n_tensors, sizeof *s, cmp_name);
     for (uint32_t i = 1; i < h->n_tensors && rc == 0; i++)
         if (strcmp(s[i - 1]->name, s[i]->name) == 0)
-            rc = fail(err, n, "duplicate tensor name '%s'", s[i]->name);
+            rc = uzw_errf(err, n, "duplicate tensor name '%s'", s[i]->name);
     for (uint32_t i = 0; i < h->n_tensors && rc == 0; i++)
         if (out[i].dtype == UZW_DT_I8) rc = check_i8_scale(&out[i], s, h->n_tensors, err, n);
     free(s);
@@ -379,7 +370,7 @@ static int parse(const uint8_t *base, size_t size, uzw_wfile *wf, char *err, siz
     wf->meta = calloc(wf->hdr.n_meta ? wf->hdr.n_meta : 1, sizeof *wf->meta);
     wf->tensors = calloc(wf->hdr.n_tensors ? wf->hdr.n_tensors : 1, sizeof *wf->tensors);
     if (!wf->meta || !wf->tensors) {
-        fail(err, n, "out of memory for %u metadata records and %u tensors", wf->hdr.n_meta, wf->hdr.n_tensors);
+        uzw_errf(err, n, "out of memory for %u metadata records and %u tensors", wf->hdr.n_meta, wf->hdr.n_tensors);
         goto bad;
     }
     if (parse_meta(base + wf->hdr.meta_off, &wf->hdr, wf->meta, err, n)) goto bad;
@@ -393,33 +384,33 @@ bad:
 }
 
 int uzw_wfile_from_memory(const void *data, size_t size, uzw_wfile *wf, char *err, size_t err_size) {
-    if (!wf) return fail(err, err_size, "uzw_wfile_from_memory: no output given");
+    if (!wf) return uzw_errf(err, err_size, "uzw_wfile_from_memory: no output given");
     if (!data && size) {
         memset(wf, 0, sizeof *wf);
-        return fail(err, err_size, "uzw_wfile_from_memory: NULL data of %zu bytes", size);
+        return uzw_errf(err, err_size, "uzw_wfile_from_memory: NULL data of %zu bytes", size);
     }
     return parse(data, size, wf, err, err_size);
 }
 
 int uzw_wfile_open(const char *path, uzw_wfile *wf, char *err, size_t err_size) {
-    if (!wf) return fail(err, err_size, "uzw_wfile_open: no output given");
+    if (!wf) return uzw_errf(err, err_size, "uzw_wfile_open: no output given");
     memset(wf, 0, sizeof *wf);
-    if (!path) return fail(err, err_size, "uzw_wfile_open: no path given");
+    if (!path) return uzw_errf(err, err_size, "uzw_wfile_open: no path given");
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return fail(err, err_size, "%s: cannot open: %s", path, strerror(errno));
+    if (fd < 0) return uzw_errf(err, err_size, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0) {
         int e = errno;
         close(fd);
-        return fail(err, err_size, "%s: cannot stat: %s", path, strerror(e));
+        return uzw_errf(err, err_size, "%s: cannot stat: %s", path, strerror(e));
     }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
-        return fail(err, err_size, "%s: not a regular file", path);
+        return uzw_errf(err, err_size, "%s: not a regular file", path);
     }
     if ((uint64_t)st.st_size > SIZE_MAX) {
         close(fd);
-        return fail(err, err_size, "%s: too large to map (%llu bytes)", path, (ull)st.st_size);
+        return uzw_errf(err, err_size, "%s: too large to map (%llu bytes)", path, (ull)st.st_size);
     }
     size_t size = (size_t)st.st_size;
     void *map = NULL;
@@ -428,18 +419,18 @@ int uzw_wfile_open(const char *path, uzw_wfile *wf, char *err, size_t err_size) 
         if (map == MAP_FAILED) {
             int e = errno;
             close(fd);
-            return fail(err, err_size, "%s: cannot mmap %zu bytes: %s", path, size, strerror(e));
+            return uzw_errf(err, err_size, "%s: cannot mmap %zu bytes: %s", path, size, strerror(e));
         }
     }
     if (close(fd) != 0) {
         int e = errno;
         if (map) munmap(map, size);
-        return fail(err, err_size, "%s: close failed: %s", path, strerror(e));
+        return uzw_errf(err, err_size, "%s: close failed: %s", path, strerror(e));
     }
     char msg[512];
     if (parse(map, size, wf, msg, sizeof msg)) {
         if (map) munmap(map, size);
-        return fail(err, err_size, "%s: %s", path, msg);
+        return uzw_errf(err, err_size, "%s: %s", path, msg);
     }
     wf->mapped = map != NULL;
     return 0;
@@ -454,10 +445,10 @@ void uzw_wfile_close(uzw_wfile *wf) {
 }
 
 int uzw_wfile_verify_data(const uzw_wfile *wf, char *err, size_t err_size) {
-    if (!wf || !wf->base) return fail(err, err_size, "verify: no open weight file");
+    if (!wf || !wf->base) return uzw_errf(err, err_size, "verify: no open weight file");
     uint32_t crc = uzw_crc32((uint32_t)crc32(0, Z_NULL, 0), wf->base + wf->hdr.data_off, wf->hdr.data_bytes);
     if (crc != wf->hdr.data_crc32)
-        return fail(err, err_size,
+        return uzw_errf(err, err_size,
                     "tensor data checksum mismatch (crc32 stored 0x%08x, computed 0x%08x): the weights are corrupt",
                     wf->hdr.data_crc32, crc);
     return 0;
@@ -481,25 +472,25 @@ const uzw_tensor *uzw_wfile_tensor(const uzw_wfile *wf, const char *name) {
 
 int uzw_meta_get_i32(const uzw_wfile *wf, const char *key, int32_t *out, char *err, size_t err_size) {
     const uzw_meta *m = uzw_wfile_meta(wf, key);
-    if (!m) return fail(err, err_size, "metadata key '%s' is missing", key ? key : "(null)");
+    if (!m) return uzw_errf(err, err_size, "metadata key '%s' is missing", key ? key : "(null)");
     if (m->type == UZW_MT_I32 || m->type == UZW_MT_U32) {
         uint32_t u = uzw_rd_u32(m->value);
         if (m->type == UZW_MT_U32 && u > INT32_MAX)
-            return fail(err, err_size, "metadata key '%s': u32 value %u does not fit in i32", key, u);
+            return uzw_errf(err, err_size, "metadata key '%s': u32 value %u does not fit in i32", key, u);
         int32_t v;
         memcpy(&v, &u, 4);
         if (out) *out = v;
         return 0;
     }
-    return fail(err, err_size, "metadata key '%s' has type %s, expected i32", key, meta_type_name(m->type));
+    return uzw_errf(err, err_size, "metadata key '%s' has type %s, expected i32", key, meta_type_name(m->type));
 }
 
 int uzw_meta_get_str(const uzw_wfile *wf, const char *key, const char **s, uint32_t *len, char *err,
                      size_t err_size) {
     const uzw_meta *m = uzw_wfile_meta(wf, key);
-    if (!m) return fail(err, err_size, "metadata key '%s' is missing", key ? key : "(null)");
+    if (!m) return uzw_errf(err, err_size, "metadata key '%s' is missing", key ? key : "(null)");
     if (m->type != UZW_MT_STR)
-        return fail(err, err_size, "metadata key '%s' has type %s, expected str", key, meta_type_name(m->type));
+        return uzw_errf(err, err_size, "metadata key '%s' has type %s, expected str", key, meta_type_name(m->type));
     if (s) *s = (const char *)m->value; /* not NUL-terminated: use *len */
     if (len) *len = m->count;
     return 0;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "core/util.h"
 #include "wfile_layout.h"
 #include "wformat.h"
 
@@ -369,16 +370,6 @@ static void layout(uzw_wbuild *b, uzw_wheader *h) {
     h->file_bytes = h->data_off + h->data_bytes;
 }
 
-static int wfail(char *err, size_t err_size, const char *fmt, ...) {
-    if (err && err_size) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_size, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
 /* fsync the folder holding path so the rename is durable; 0 or an errno value. */
 static int sync_dir(const char *path) {
     char dir[4096];
@@ -396,7 +387,7 @@ static int sync_dir(const char *path) {
 }
 
 int uzw_wbuild_write(uzw_wbuild *b, const char *path, char *err, size_t err_size) {
-#define WFAIL(...) wfail(err, err_size, __VA_ARGS__)
+#define WFAIL(...) uzw_errf(err, err_size, __VA_ARGS__)
     if (!b || !path) return WFAIL("uzw_wbuild_write: no builder or path given");
     if (b->failed) return WFAIL("%s: not written: %s", path, b->err);
     if (check_i8_scales(b)) return WFAIL("%s: not written: %s", path, b->err);

@@ -19,7 +19,7 @@ void uzw_decoder_begin(const uzw_model *m, uzw_fwd_state *st) {
 
 int uzw_decoder_step(const uzw_model *m, uzw_fwd_state *st, const int32_t *tokens, int n) {
     const uzw_dims *d = &m->dims;
-    int A = d->n_audio_ctx, D = d->n_text_state, T = d->n_text_ctx, H = d->n_text_head, F = 4 * D, V = d->n_vocab;
+    int A = d->n_audio_ctx, D = d->n_text_state, T = d->n_text_ctx, H = d->n_text_head, V = d->n_vocab;
     int p0 = st->n_past;
     if (n <= 0 || p0 + n > T) return -1;
     for (int i = 0; i < n; i++)
@@ -49,12 +49,7 @@ int uzw_decoder_step(const uzw_model *m, uzw_fwd_state *st, const int32_t *token
                       D / H, 0, 0, st->scores);
         uzw_linear(st->att, L->xo_w, L->xo_b, st->h, n, D, D);
         uzw_add(x, st->h, (size_t)n * D);
-        /* MLP */
-        uzw_layernorm(x, L->mlp_ln_w, L->mlp_ln_b, st->h, n, D);
-        uzw_linear(st->h, L->fc1_w, L->fc1_b, st->ff, n, D, F);
-        uzw_gelu(st->ff, (size_t)n * F);
-        uzw_linear(st->ff, L->fc2_w, L->fc2_b, st->h, n, F, D);
-        uzw_add(x, st->h, (size_t)n * D);
+        uzw_mlp_residual(L, st, x, n, D);
     }
     st->n_past = p0 + n;
     uzw_decoder_logits_at(m, st, n - 1, st->logits);

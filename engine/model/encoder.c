@@ -4,7 +4,6 @@
 
 /* One pre-LN transformer block over x[N, D] without cross-attention. */
 static void encoder_block(const uzw_layer *L, uzw_fwd_state *st, float *x, int N, int D, int H) {
-    int F = 4 * D;
     uzw_layernorm(x, L->attn_ln_w, L->attn_ln_b, st->h, N, D);
     uzw_linear(st->h, L->q_w, L->q_b, st->q, N, D, D);
     uzw_linear(st->h, L->k_w, NULL, st->k, N, D, D);
@@ -12,7 +11,11 @@ static void encoder_block(const uzw_layer *L, uzw_fwd_state *st, float *x, int N
     uzw_attention(st->q, D, st->k, st->v, D, st->att, N, N, H, D / H, 0, 0, st->scores);
     uzw_linear(st->att, L->o_w, L->o_b, st->h, N, D, D);
     uzw_add(x, st->h, (size_t)N * D);
+    uzw_mlp_residual(L, st, x, N, D);
+}
 
+void uzw_mlp_residual(const uzw_layer *L, uzw_fwd_state *st, float *x, int N, int D) {
+    int F = 4 * D;
     uzw_layernorm(x, L->mlp_ln_w, L->mlp_ln_b, st->h, N, D);
     uzw_linear(st->h, L->fc1_w, L->fc1_b, st->ff, N, D, F);
     uzw_gelu(st->ff, (size_t)N * F);

@@ -20,7 +20,7 @@ typedef struct {
     float *q, *k, *v;    /* [A, D]                                                    */
     float *att;          /* [A, D]                                                    */
     float *ff;           /* [A, F]                                                    */
-    float *scores;       /* [A, A]                                                    */
+    float *scores;       /* [A, A] (or [H, 4, A] on decode steps, if larger)          */
     float *x;            /* [T, D]    decoder residual stream                         */
     float *logits;       /* [V]       logits of the last decoded position             */
     float *logits2;      /* [V]       logits of another position (e.g. SOT, for no-speech) */
@@ -32,6 +32,8 @@ typedef struct {
 } uzw_fwd_state;
 
 int uzw_fwd_init(uzw_fwd_state *st, const uzw_model *m, char *err, size_t err_size);
+/* The MLP half of a pre-LN block, shared by encoder and decoder: x[N,D] += fc2(GELU(fc1(LN(x)))). */
+void uzw_mlp_residual(const uzw_layer *L, uzw_fwd_state *st, float *x, int N, int D);
 void uzw_fwd_free(uzw_fwd_state *st);
 
 /* Encode st->mel_win [M, 2A] into st->enc_out [A, D]. */

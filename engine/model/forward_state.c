@@ -4,6 +4,7 @@
 
 #include "core/util.h"
 #include "model/forward.h"
+#include "model/ops.h"
 
 int uzw_fwd_init(uzw_fwd_state *st, const uzw_model *m, char *err, size_t es) {
     memset(st, 0, sizeof *st);
@@ -12,8 +13,11 @@ int uzw_fwd_init(uzw_fwd_state *st, const uzw_model *m, char *err, size_t es) {
     size_t T = (size_t)d->n_text_ctx, V = (size_t)d->n_vocab, Lt = (size_t)d->n_text_layer;
     size_t W = 2 * A, C = (M > D ? M : D) * 3;
     size_t rows = A > T ? A : T;
+    /* attention scores: [rows, rows], or [H, few queries, rows] on decode steps (ops.h) */
+    size_t H = (size_t)(d->n_text_head > d->n_audio_head ? d->n_text_head : d->n_audio_head);
+    size_t scores = rows * rows > H * UZW_ATTN_FEW_QUERIES * rows ? rows * rows : H * UZW_ATTN_FEW_QUERIES * rows;
     size_t sizes[] = {M * W, D * W, C * W, A * D, rows * D, rows * D, rows * D, rows * D, rows * D,
-                      rows * F, rows * (A > T ? A : T), T * D, V, V};
+                      rows * F, scores, T * D, V, V};
     float **slots[] = {&st->mel_win, &st->conv_a, &st->cols, &st->enc_out, &st->h, &st->q, &st->k, &st->v,
                        &st->att, &st->ff, &st->scores, &st->x, &st->logits, &st->logits2};
     size_t total = 0;

@@ -27,8 +27,10 @@ static inline int uzw_conv1d_k3_out(int Ti, int stride) { return (Ti + 2 - 3) / 
 
 /* Multi-head attention: q[Nq, ldq], k[Nk, ldk], v[Nk, ldk] with H heads of Dh columns each
  * (head h owns columns [h*Dh, (h+1)*Dh)); out[Nq, H*Dh]. Scale 1/sqrt(Dh). With causal = 1, query i
- * (absolute position q_offset + i) sees keys 0 .. q_offset + i. scores: scratch of Nq*Nk floats.
+ * (absolute position q_offset + i) sees keys 0 .. q_offset + i. scores: scratch of Nq*Nk floats, or
+ * H*Nq*Nk when Nq <= UZW_ATTN_FEW_QUERIES (decode steps: heads run in parallel, each on its own rows).
  * Softmax in f32 with max subtraction. */
+#define UZW_ATTN_FEW_QUERIES 4
 void uzw_attention(const float *q, int ldq, const float *k, const float *v, int ldk, float *out, int Nq, int Nk,
                    int H, int Dh, int causal, int q_offset, float *scores);
 void uzw_attention_ref(const float *q, int ldq, const float *k, const float *v, int ldk, float *out, int Nq, int Nk,

@@ -69,8 +69,46 @@ void uzw_conv1d_k3(const float *x, const float *W, const float *b, float *y, int
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Co, To, Ci * 3, 1.0f, W, Ci * 3, cols, To, 1.0f, y, To);
 }
 
+/* Decode steps (a few queries): one thread per head, dot products in registers; many tiny sgemm
+ * calls would cost more in thread hand-offs than in arithmetic. */
+static void attention_few_queries(const float *q, int ldq, const float *k, const float *v, int ldk, float *out, int Nq,
+                                  int Nk, int H, int Dh, int causal, int q_offset, float *scores) {
+    float scale = 1.0f / sqrtf((float)Dh);
+#pragma omp parallel for if ((size_t)H * Nk * Dh > 32768) schedule(static)
+    for (int h = 0; h < H; h++)
+        for (int i = 0; i < Nq; i++) {
+            float *s = scores + ((size_t)h * Nq + i) * Nk;
+            const float *qi = q + (size_t)i * ldq + h * Dh;
+            int nk = causal ? (q_offset + i + 1 < Nk ? q_offset + i + 1 : Nk) : Nk;
+            float mx = -INFINITY;
+            for (int j = 0; j < nk; j++) {
+                const float *kj = k + (size_t)j * ldk + h * Dh;
+                float acc = 0;
+#pragma omp simd reduction(+ : acc)
+                for (int d = 0; d < Dh; d++) acc += qi[d] * kj[d];
+                s[j] = acc * scale;
+                mx = s[j] > mx ? s[j] : mx;
+            }
+            float sum = 0;
+            for (int j = 0; j < nk; j++) { s[j] = expf(s[j] - mx); sum += s[j]; }
+            float inv = 1.0f / sum;
+            float *o = out + (size_t)i * H * Dh + h * Dh;
+            for (int d = 0; d < Dh; d++) o[d] = 0;
+            for (int j = 0; j < nk; j++) {
+                const float *vj = v + (size_t)j * ldk + h * Dh;
+                float p = s[j] * inv;
+#pragma omp simd
+                for (int d = 0; d < Dh; d++) o[d] += p * vj[d];
+            }
+        }
+}
+
 void uzw_attention(const float *q, int ldq, const float *k, const float *v, int ldk, float *out, int Nq, int Nk,
                    int H, int Dh, int causal, int q_offset, float *scores) {
+    if (Nq <= UZW_ATTN_FEW_QUERIES) {
+        attention_few_queries(q, ldq, k, v, ldk, out, Nq, Nk, H, Dh, causal, q_offset, scores);
+        return;
+    }
     float scale = 1.0f / sqrtf((float)Dh);
     int ldo = H * Dh;
     for (int h = 0; h < H; h++) {
