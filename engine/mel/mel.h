@@ -14,8 +14,8 @@ void uzw_mel_filters_slaney(int n_mels, float *out);
 
 typedef struct uzw_mel_plan uzw_mel_plan;
 
-/* filters: [n_mels, 201] (copied). Plan creation is not thread-safe in FFTW; the caller serialises
- * it (the engine creates plans once per context). Returns NULL on allocation failure. */
+/* filters: [n_mels, 201] (copied). Safe to call from several threads (FFTW's planner is serialised
+ * inside); one plan is used by one thread at a time. Returns NULL on allocation failure. */
 uzw_mel_plan *uzw_mel_plan_new(int n_mels, const float *filters);
 void uzw_mel_plan_free(uzw_mel_plan *p);
 
