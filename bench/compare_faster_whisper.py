@@ -5,7 +5,7 @@ interleaved, best of N. Reports per-phase milliseconds and the ratio ours / fast
 
   python3 bench/compare_faster_whisper.py AUDIO [--threads 2] [--reps 3]
 
-Needs models/default.uzw and models/faster-whisper-base (scripts/setup-default-model.sh) and
+Needs models/default.uzw and models/faster-whisper-base (tools/setup-default-model.sh) and
 `pip install faster-whisper`. Not part of the test suite (timings never gate a test).
 The phases compared:
   encoder      one 30 s window (ours: timings_ms.encoder / windows; theirs: WhisperModel.model.encode)

@@ -6,7 +6,7 @@
  * condition_on_previous_text, language auto): same detected language, same segments, same token
  * ids, same text, word for word. Language probability within 2e-3 (f32 vs CTranslate2's f32 GEMMs).
  *
- * Needs models/default.uzw (scripts/setup-default-model.sh). It skips with a message when the model
+ * Needs models/default.uzw (tools/setup-default-model.sh). It skips with a message when the model
  * is absent, except under CI (CI=true), where a missing model is a failure.
  */
 #include <criterion/criterion.h>
@@ -28,7 +28,7 @@ static void setup(void) {
     if (!tu_exists(path)) {
         const char *ci = getenv("CI");
         if (ci && *ci && strcmp(ci, "false") != 0)
-            cr_assert_fail("models/default.uzw is missing under CI: scripts/setup-default-model.sh must run first");
+            cr_assert_fail("models/default.uzw is missing under CI: tools/setup-default-model.sh must run first");
         return;
     }
     json_error_t je;
@@ -48,7 +48,7 @@ static void teardown(void) {
 TestSuite(real, .init = setup, .fini = teardown, .timeout = 600);
 
 static void check_clip(const char *rel) {
-    if (!model) cr_skip_test("models/default.uzw is missing: run scripts/setup-default-model.sh");
+    if (!model) cr_skip_test("models/default.uzw is missing: run tools/setup-default-model.sh");
     json_t *g = json_object_get(json_object_get(golden, "clips"), rel);
     cr_assert(g, "no golden for %s", rel);
     char path[512];

