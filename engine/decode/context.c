@@ -124,6 +124,17 @@ int uzw_segment_token(const uzw_context *ctx, int i, int j) {
 }
 float uzw_segment_avg_logprob(const uzw_context *ctx, int i) { const uzw_segment *s = seg_at(ctx, i); return s ? s->avg_logprob : 0; }
 float uzw_segment_no_speech_prob(const uzw_context *ctx, int i) { const uzw_segment *s = seg_at(ctx, i); return s ? s->no_speech_prob : -1; }
+const char *uzw_segment_language(const uzw_context *ctx, int i) { return seg_at(ctx, i) ? ctx->language : NULL; }
+float uzw_segment_language_prob(const uzw_context *ctx, int i) {
+    if (!seg_at(ctx, i)) return -1;
+    return ctx->lang_detected && ctx->n_lang_probs ? ctx->lang_probs[0].p : 1.0f;
+}
+/* Word timestamps are not computed yet: every segment reports no words. */
+int uzw_segment_n_words(const uzw_context *ctx, int i) { (void)ctx; (void)i; return 0; }
+const char *uzw_word_text(const uzw_context *ctx, int i, int w) { (void)ctx; (void)i; (void)w; return NULL; }
+double uzw_word_start(const uzw_context *ctx, int i, int w) { (void)ctx; (void)i; (void)w; return -1; }
+double uzw_word_end(const uzw_context *ctx, int i, int w) { (void)ctx; (void)i; (void)w; return -1; }
+float uzw_word_prob(const uzw_context *ctx, int i, int w) { (void)ctx; (void)i; (void)w; return -1; }
 const char *uzw_full_text(const uzw_context *ctx) { return ctx && ctx->full_text ? ctx->full_text : ""; }
 const char *uzw_language(const uzw_context *ctx) { return ctx ? ctx->language : ""; }
 int uzw_language_detected(const uzw_context *ctx) { return ctx ? ctx->lang_detected : 0; }

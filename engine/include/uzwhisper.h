@@ -116,6 +116,19 @@ int uzw_segment_token(const uzw_context *ctx, int i, int j);
  * its window (softmax at <|startoftranscript|>, read at <|nospeech|>). */
 float uzw_segment_avg_logprob(const uzw_context *ctx, int i);
 float uzw_segment_no_speech_prob(const uzw_context *ctx, int i);
+/* Language of segment i (its code, e.g. "uz") and the probability of that label. Until per-segment
+ * language identification lands, every segment carries the file's language. */
+const char *uzw_segment_language(const uzw_context *ctx, int i);
+float uzw_segment_language_prob(const uzw_context *ctx, int i);
+
+/* Words of segment i (filled when word timestamps are computed; 0 otherwise). Word text keeps
+ * Whisper's leading space. */
+int uzw_segment_n_words(const uzw_context *ctx, int i);
+const char *uzw_word_text(const uzw_context *ctx, int i, int w);
+double uzw_word_start(const uzw_context *ctx, int i, int w);
+double uzw_word_end(const uzw_context *ctx, int i, int w);
+float uzw_word_prob(const uzw_context *ctx, int i, int w);
+
 /* All segments' text joined. */
 const char *uzw_full_text(const uzw_context *ctx);
 
