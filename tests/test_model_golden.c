@@ -20,6 +20,7 @@
 
 #include "audio/audio.h"
 #include "decode/context.h"
+#include "decode/search.h"
 #include "import.h"
 #include "mel/mel.h"
 #include "testutil.h"
@@ -153,9 +154,11 @@ static void check_clip(const char *model_path, const char *fmt, const char *name
         tokens_of(json_object_get(g, "prompt"), prompt, &np);
         tokens_of(json_object_get(g, "tokens"), want_tok, &nw);
         int max_tokens = (int)json_integer_value(json_object_get(clip, "max_tokens"));
-        uzw_window_stats ws;
-        int ng2 = uzw_greedy_window(ctx, prompt, np, max_tokens, 1, got, &ws);
-        cr_assert_geq(ng2, 0);
+        uzw_search_opts so = {.filters = {.suppress_blank = 1, .timestamps = 0, .max_initial_timestamp_index = -1},
+                              .max_sample = max_tokens, .temperature = 0, .beam_size = 1, .length_penalty = 1};
+        uzw_search_result ws = {.tokens = got};
+        cr_assert_eq(uzw_search_window(m, &ctx->st, prompt, np, &so, &ws), 0);
+        int ng2 = ws.n_tokens;
         int first_diff = -1;
         for (int i = 0; i < (ng2 < nw ? ng2 : nw); i++)
             if (got[i] != want_tok[i]) { first_diff = i; break; }

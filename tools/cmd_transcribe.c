@@ -1,67 +1,44 @@
-/* cmd_transcribe.c - `uzwhisper transcribe`: text or JSON for each input file, the model loaded once.
- * A file that fails is reported on stderr and the rest go on; the exit code says whether all worked. */
+/* cmd_transcribe.c - `uzwhisper transcribe`: the command line. Files, folders and manifests go to
+ * batch_inputs.c, the run to batch_run.c; this file parses options, loads the model once and
+ * prepares the output folder. Without --output-dir the results go to stdout as before (text, or
+ * JSON lines with --json). Exit codes: 0 ok, 1 usage, 2 model, 3 some inputs failed, 4 internal or
+ * write error, 130 interrupted (docs/batch.md). */
 #include <getopt.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "batch.h"
 #include "cli.h"
+#include "output.h"
+#include "decode_options.h"
 #include "uzwhisper.h"
 
 static void help(FILE *f) {
     fprintf(f,
-            "usage: uzwhisper transcribe [options] FILE...\n"
+            "usage: uzwhisper transcribe [options] FILE|FOLDER... [--manifest LIST.jsonl]\n"
             "  -m, --model PATH        weight file (default: $UZWHISPER_MODEL or the installed default model)\n"
             "  -l, --language CODE     auto (default), uz, ru, en, ... (any Whisper language)\n"
             "      --task NAME         transcribe (default) or translate (to English)\n"
-            "  -t, --threads N         CPU threads (default: all cores)\n"
+            "  -t, --threads N         CPU threads per worker (default: cores / workers)\n"
             "      --initial-prompt T  text that primes the first window (names, terms)\n"
             "      --no-condition      do not condition each window on the previous text\n"
             "      --max-tokens N      tokens sampled per 30 s window (default 224)\n"
-            "      --json              print JSON (one object per file, one per line)\n"
+            "      --json              print JSON (one object per file, one per line); with -o: --format json\n"
+            "  -v, --verbose\n"
+            "batch (docs/batch.md):\n"
+            "  -o, --output-dir DIR    write one file per input and format under DIR (folders mirrored)\n"
+            "  -f, --format LIST       comma-separated: txt,json,srt,vtt (default txt)\n"
+            "      --manifest FILE     JSONL: {\"audio\": PATH, \"id\": NAME, \"language\": CODE} per line\n"
+            "  -w, --workers N         files transcribed in parallel (default: cores, or 1 for one file)\n"
+            "      --resume            skip inputs whose outputs all exist (default)\n"
+            "      --no-resume, --overwrite  transcribe everything again\n"
+            "      --failures FILE     where failed inputs are listed (default DIR/failures.jsonl)\n"
+            "      --keep-ext          name outputs after the whole file name (a.wav -> a.wav.srt)\n"
+            "      --no-progress       log lines instead of the live progress line on a terminal\n"
             "  -h, --help\n");
-}
-
-static json_t *result_json(const uzw_context *ctx, const char *path, const char *model_path) {
-    json_t *o = json_object();
-    json_object_set_new(o, "file", json_string(path));
-    json_object_set_new(o, "model", json_string(model_path));
-    json_object_set_new(o, "language", json_string(uzw_language(ctx)));
-    json_object_set_new(o, "language_detected", json_boolean(uzw_language_detected(ctx)));
-    json_t *probs = json_object();
-    for (int i = 0; i < uzw_n_language_probs(ctx) && i < 10; i++)
-        json_object_set_new(probs, uzw_language_prob_code(ctx, i), json_real(uzw_language_prob(ctx, i)));
-    json_object_set_new(o, "language_probs", probs);
-    json_object_set_new(o, "duration", json_real(uzw_audio_duration(ctx)));
-    json_object_set_new(o, "text", json_string(uzw_full_text(ctx)));
-    json_t *segs = json_array();
-    for (int i = 0; i < uzw_n_segments(ctx); i++) {
-        json_t *s = json_object();
-        json_object_set_new(s, "start", json_real(uzw_segment_start(ctx, i)));
-        json_object_set_new(s, "end", json_real(uzw_segment_end(ctx, i)));
-        json_object_set_new(s, "text", json_string(uzw_segment_text(ctx, i)));
-        json_object_set_new(s, "avg_logprob", json_real(uzw_segment_avg_logprob(ctx, i)));
-        json_object_set_new(s, "no_speech_prob", json_real(uzw_segment_no_speech_prob(ctx, i)));
-        json_t *toks = json_array();
-        for (int j = 0; j < uzw_segment_n_tokens(ctx, i); j++) json_array_append_new(toks, json_integer(uzw_segment_token(ctx, i, j)));
-        json_object_set_new(s, "tokens", toks);
-        json_array_append_new(segs, s);
-    }
-    json_object_set_new(o, "segments", segs);
-    uzw_timings t = uzw_get_timings(ctx);
-    json_t *tm = json_object();
-    json_object_set_new(tm, "audio_decode", json_real(t.audio_ms));
-    json_object_set_new(tm, "mel", json_real(t.mel_ms));
-    json_object_set_new(tm, "encoder", json_real(t.encoder_ms));
-    json_object_set_new(tm, "language_detection", json_real(t.language_ms));
-    json_object_set_new(tm, "decoder", json_real(t.decoder_ms));
-    json_object_set_new(tm, "detokenize", json_real(t.detok_ms));
-    json_object_set_new(tm, "decoder_per_token", json_real(t.n_decoder_steps ? t.decoder_ms / t.n_decoder_steps : 0));
-    json_object_set_new(o, "timings_ms", tm);
-    json_object_set_new(o, "windows", json_integer(t.n_windows));
-    json_object_set_new(o, "decoder_steps", json_integer(t.n_decoder_steps));
-    return o;
+    decode_options_help(f);
 }
 
 static void log_to_stderr(uzw_log_level level, const char *msg, void *user) {
@@ -69,90 +46,131 @@ static void log_to_stderr(uzw_log_level level, const char *msg, void *user) {
     if (level <= UZW_LOG_WARN || verbose) fprintf(stderr, "uzwhisper: %s\n", msg);
 }
 
+static int parse_int(const char *s, int lo, int hi, int *out) {
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || v < lo || v > hi) return -1;
+    *out = (int)v;
+    return 0;
+}
+
+enum { O_TASK = 256, O_PROMPT, O_NOCOND, O_MAXTOK, O_JSON, O_MANIFEST, O_RESUME, O_NORESUME, O_FAILURES, O_KEEPEXT, O_NOPROGRESS };
+
 int cmd_transcribe(int argc, char **argv) {
-    static const struct option opts[] = {
+    static const struct option base_opts[] = {
         {"model", required_argument, 0, 'm'}, {"language", required_argument, 0, 'l'},
-        {"task", required_argument, 0, 'T'}, {"threads", required_argument, 0, 't'},
-        {"initial-prompt", required_argument, 0, 'p'}, {"no-condition", no_argument, 0, 'C'},
-        {"max-tokens", required_argument, 0, 'x'}, {"json", no_argument, 0, 'j'},
-        {"verbose", no_argument, 0, 'v'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    uzw_params p = uzw_default_params();
-    const char *model_arg = NULL;
-    int as_json = 0, verbose = 0, c;
+        {"task", required_argument, 0, O_TASK}, {"threads", required_argument, 0, 't'},
+        {"initial-prompt", required_argument, 0, O_PROMPT}, {"no-condition", no_argument, 0, O_NOCOND},
+        {"max-tokens", required_argument, 0, O_MAXTOK}, {"json", no_argument, 0, O_JSON},
+        {"verbose", no_argument, 0, 'v'}, {"help", no_argument, 0, 'h'},
+        {"output-dir", required_argument, 0, 'o'}, {"format", required_argument, 0, 'f'},
+        {"manifest", required_argument, 0, O_MANIFEST}, {"workers", required_argument, 0, 'w'},
+        {"resume", no_argument, 0, O_RESUME}, {"no-resume", no_argument, 0, O_NORESUME},
+        {"overwrite", no_argument, 0, O_NORESUME}, {"failures", required_argument, 0, O_FAILURES},
+        {"keep-ext", no_argument, 0, O_KEEPEXT}, {"no-progress", no_argument, 0, O_NOPROGRESS}};
+    struct option opts[sizeof base_opts / sizeof base_opts[0] + DECODE_OPT_COUNT + 1];
+    memcpy(opts, base_opts, sizeof base_opts);
+    memcpy(opts + sizeof base_opts / sizeof base_opts[0], decode_options, sizeof decode_options);
+    memset(&opts[sizeof base_opts / sizeof base_opts[0] + DECODE_OPT_COUNT], 0, sizeof opts[0]);
+    decode_store store;
+    batch_config cfg = {.params = uzw_default_params(), .resume = 1};
+    const char *model_arg = NULL, *format_arg = NULL, *manifests[64];
+    int n_manifests = 0, keep_ext = 0, no_progress = 0, c;
+    char err[4096];
     optind = 1;
-    while ((c = getopt_long(argc, argv, "m:l:t:vh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "m:l:t:o:f:w:vh", opts, NULL)) != -1) {
         switch (c) {
         case 'm': model_arg = optarg; break;
-        case 'l': p.language = optarg; break;
-        case 'T':
-            if (!strcmp(optarg, "transcribe")) p.task = UZW_TASK_TRANSCRIBE;
-            else if (!strcmp(optarg, "translate")) p.task = UZW_TASK_TRANSLATE;
+        case 'l': cfg.params.language = optarg; break;
+        case O_TASK:
+            if (!strcmp(optarg, "transcribe")) cfg.params.task = UZW_TASK_TRANSCRIBE;
+            else if (!strcmp(optarg, "translate")) cfg.params.task = UZW_TASK_TRANSLATE;
             else { cli_error("--task must be transcribe or translate, not '%s'", optarg); return UZW_EXIT_USAGE; }
             break;
-        case 't': p.n_threads = atoi(optarg); if (p.n_threads < 0 || p.n_threads > 1024) { cli_error("bad --threads '%s'", optarg); return UZW_EXIT_USAGE; } break;
-        case 'p': p.initial_prompt = optarg; break;
-        case 'C': p.condition_on_previous_text = 0; break;
-        case 'x': p.max_tokens_per_window = atoi(optarg); if (p.max_tokens_per_window <= 0) { cli_error("bad --max-tokens '%s'", optarg); return UZW_EXIT_USAGE; } break;
-        case 'j': as_json = 1; break;
-        case 'v': verbose = 1; break;
+        case 't': if (parse_int(optarg, 0, 1024, &cfg.threads)) { cli_error("bad --threads '%s'", optarg); return UZW_EXIT_USAGE; } break;
+        case O_PROMPT: cfg.params.initial_prompt = optarg; break;
+        case O_NOCOND: cfg.params.condition_on_previous_text = 0; break;
+        case O_MAXTOK:
+            if (parse_int(optarg, 1, 100000, &cfg.params.max_tokens_per_window)) { cli_error("bad --max-tokens '%s'", optarg); return UZW_EXIT_USAGE; }
+            break;
+        case O_JSON: cfg.as_json = 1; break;
+        case 'v': cfg.verbose = 1; break;
+        case 'o': cfg.output_dir = optarg; break;
+        case 'f': format_arg = optarg; break;
+        case O_MANIFEST:
+            if (n_manifests == 64) { cli_error("at most 64 --manifest files"); return UZW_EXIT_USAGE; }
+            manifests[n_manifests++] = optarg;
+            break;
+        case 'w': if (parse_int(optarg, 1, 1024, &cfg.workers)) { cli_error("bad --workers '%s' (1 to 1024)", optarg); return UZW_EXIT_USAGE; } break;
+        case O_RESUME: cfg.resume = 1; break;
+        case O_NORESUME: cfg.resume = 0; break;
+        case O_FAILURES: cfg.failures_path = optarg; break;
+        case O_KEEPEXT: keep_ext = 1; break;
+        case O_NOPROGRESS: no_progress = 1; break;
         case 'h': help(stdout); return UZW_EXIT_OK;
-        default: help(stderr); return UZW_EXIT_USAGE;
+        default: {
+            int r = decode_option(c, optarg, &cfg.params, &store);
+            if (r < 0) return UZW_EXIT_USAGE;
+            if (r == 0) { help(stderr); return UZW_EXIT_USAGE; }
+        }
         }
     }
-    if (optind >= argc) { cli_error("no input files"); help(stderr); return UZW_EXIT_USAGE; }
+    if (optind >= argc && !n_manifests) { cli_error("no input files"); help(stderr); return UZW_EXIT_USAGE; }
+    if (format_arg && !cfg.output_dir) { cli_error("--format needs --output-dir DIR"); return UZW_EXIT_USAGE; }
+    if (cfg.output_dir) {
+        cfg.formats = format_arg ? out_parse_formats(format_arg, err, sizeof err) : (cfg.as_json ? OUT_FMT_JSON : OUT_FMT_TXT);
+        if (!cfg.formats) { cli_error("%s", err); return UZW_EXIT_USAGE; }
+        if (format_arg && cfg.as_json) cfg.formats |= OUT_FMT_JSON;
+    }
+
+    /* the inputs, all of them, before any work: a bad manifest line or a name clash costs nothing */
+    batch_list items = {0};
+    int rc = 0;
+    for (int i = optind; i < argc && rc == 0; i++) rc = batch_add_path(&items, argv[i], keep_ext, err, sizeof err);
+    for (int i = 0; i < n_manifests && rc == 0; i++) rc = batch_add_manifest(&items, manifests[i], keep_ext, err, sizeof err);
+    if (rc == 0 && items.n == 0) { snprintf(err, sizeof err, "no audio files found in the inputs given"); rc = -1; }
+    if (rc == 0 && cfg.output_dir) rc = batch_check_names(&items, err, sizeof err);
+    if (rc != 0) { cli_error("%s", err); batch_list_free(&items); return UZW_EXIT_USAGE; }
+
+    char failures[4096];
+    int lock_fd = -1;
+    if (cfg.output_dir) {
+        if (batch_mkdirs(cfg.output_dir, err, sizeof err) != 0) { cli_error("%s", err); batch_list_free(&items); return UZW_EXIT_INTERNAL; }
+        if ((lock_fd = batch_lock_dir(cfg.output_dir, err, sizeof err)) < 0) { cli_error("%s", err); batch_list_free(&items); return UZW_EXIT_USAGE; }
+        long stale = batch_remove_stale_tmp(cfg.output_dir);
+        if (stale) fprintf(stderr, "uzwhisper: removed %ld unfinished output files left by an earlier run\n", stale);
+        if (!cfg.failures_path) {
+            snprintf(failures, sizeof failures, "%s/failures.jsonl", cfg.output_dir);
+            cfg.failures_path = failures;
+        }
+        cfg.live_progress = !no_progress && isatty(STDERR_FILENO);
+    }
 
     char model_path[4096];
     if (model_arg) snprintf(model_path, sizeof model_path, "%s", model_arg);
     else if (!cli_default_model(model_path, sizeof model_path)) {
         cli_error("no model given and the default model is missing (looked for %s); run tools/setup-default-model.sh "
                   "or pass -m MODEL.uzw / set UZWHISPER_MODEL", model_path);
+        batch_list_free(&items);
+        if (lock_fd >= 0) close(lock_fd);
         return UZW_EXIT_MODEL;
     }
+    cfg.model_path = model_path;
     uzw_model_params mp = uzw_model_default_params();
-    mp.log = log_to_stderr;
-    mp.log_user = &verbose;
-    p.log = log_to_stderr;
-    p.log_user = &verbose;
+    mp.log = cfg.params.log = log_to_stderr;
+    mp.log_user = cfg.params.log_user = &cfg.verbose;
     uzw_model *model = NULL;
-    char err[1024];
     uzw_status st = uzw_model_load(model_path, &mp, &model, err, sizeof err);
     if (st != UZW_OK) {
         cli_error("cannot load model: %s (%s)", err, uzw_status_string(st));
+        batch_list_free(&items);
+        if (lock_fd >= 0) close(lock_fd);
         return st == UZW_ERR_NO_MEMORY ? UZW_EXIT_INTERNAL : UZW_EXIT_MODEL;
     }
-    uzw_context *ctx = NULL;
-    if ((st = uzw_context_create(model, &ctx)) != UZW_OK) {
-        cli_error("cannot create a decoding context: %s", uzw_status_string(st));
-        uzw_model_free(model);
-        return UZW_EXIT_INTERNAL;
-    }
-    int n_files = argc - optind, n_failed = 0, internal = 0;
-    for (int i = optind; i < argc; i++) {
-        const char *path = argv[i];
-        st = uzw_transcribe_file(ctx, path, &p);
-        if (st != UZW_OK) {
-            cli_error("%s (%s)", uzw_last_error(ctx), uzw_status_string(st));
-            n_failed++;
-            if (st == UZW_ERR_NO_MEMORY || st == UZW_ERR_INTERNAL) internal = 1;
-            if (st == UZW_ERR_LANGUAGE) break; /* the same for every file */
-            continue;
-        }
-        if (as_json) {
-            json_t *o = result_json(ctx, path, model_path);
-            char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6) | JSON_ENSURE_ASCII * 0);
-            if (s) { puts(s); free(s); }
-            json_decref(o);
-        } else {
-            if (n_files > 1) printf("# %s\n", path);
-            puts(uzw_full_text(ctx));
-        }
-        fflush(stdout);
-    }
-    uzw_context_free(ctx);
+    batch_summary sum;
+    int code = batch_run(&cfg, model, &items, &sum);
     uzw_model_free(model);
-    if (n_failed) {
-        if (n_files > 1) fprintf(stderr, "uzwhisper: %d of %d files failed\n", n_failed, n_files);
-        return internal ? UZW_EXIT_INTERNAL : UZW_EXIT_INPUT;
-    }
-    return UZW_EXIT_OK;
+    batch_list_free(&items);
+    if (lock_fd >= 0) close(lock_fd);
+    return code;
 }

@@ -22,7 +22,7 @@ uzw_status uzw_context_create(const uzw_model *m, uzw_context **out) {
     uzw_context *ctx = calloc(1, sizeof *ctx);
     if (!ctx) return UZW_ERR_NO_MEMORY;
     ctx->m = m;
-    if (uzw_fwd_init(&ctx->st, m, ctx->err, sizeof ctx->err) != 0) {
+    if (uzw_fwd_init(&ctx->st, m, 1, ctx->err, sizeof ctx->err) != 0) {
         free(ctx);
         return UZW_ERR_NO_MEMORY;
     }
@@ -58,7 +58,21 @@ void uzw_context_free(uzw_context *ctx) {
 
 const char *uzw_last_error(const uzw_context *ctx) { return ctx ? ctx->err : "no context"; }
 
-int uzw_ctx_add_segment(uzw_context *ctx, const int32_t *tokens, int n, double t0, double t1, const uzw_window_stats *ws) {
+uzw_status uzw_ctx_reserve_sequences(uzw_context *ctx, int n_seq) {
+    if (ctx->st.n_seq_max >= n_seq) return UZW_OK;
+    uzw_fwd_free(&ctx->st);
+    if (uzw_fwd_init(&ctx->st, ctx->m, n_seq, ctx->err, sizeof ctx->err) != 0) {
+        /* keep a usable single-sequence state behind the error */
+        char keep[sizeof ctx->err];
+        memcpy(keep, ctx->err, sizeof keep);
+        if (uzw_fwd_init(&ctx->st, ctx->m, 1, ctx->err, sizeof ctx->err) != 0) return UZW_ERR_NO_MEMORY;
+        memcpy(ctx->err, keep, sizeof keep);
+        return UZW_ERR_NO_MEMORY;
+    }
+    return UZW_OK;
+}
+
+int uzw_ctx_add_segment(uzw_context *ctx, const int32_t *tokens, int n, double t0, double t1, const uzw_window_result *wr) {
     if (ctx->n_seg == ctx->cap_seg) {
         int cap = ctx->cap_seg ? 2 * ctx->cap_seg : 16;
         uzw_segment *s = realloc(ctx->seg, sizeof *s * (size_t)cap);
@@ -75,8 +89,10 @@ int uzw_ctx_add_segment(uzw_context *ctx, const int32_t *tokens, int n, double t
     s->n_tokens = n;
     s->t0 = t0;
     s->t1 = t1;
-    s->avg_logprob = ws->avg_logprob;
-    s->no_speech_prob = ws->no_speech_prob;
+    s->avg_logprob = wr->avg_logprob;
+    s->no_speech_prob = wr->no_speech_prob;
+    s->temperature = wr->temperature;
+    s->compression_ratio = wr->compression_ratio;
     ctx->n_seg++;
     return 0;
 }

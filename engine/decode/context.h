@@ -8,11 +8,7 @@
 #include "mel/mel.h"
 #include "model/forward.h"
 #include "model/model.h"
-
-typedef struct {
-    float avg_logprob;    /* sum of the chosen tokens' log-probabilities (EOT included) / (n + 1) */
-    float no_speech_prob; /* softmax at the SOT position, read at <|nospeech|>; -1 if no SOT */
-} uzw_window_stats;
+#include "decode/window.h"
 
 typedef struct {
     char *text;         /* UTF-8, as decoded (Whisper's leading space kept) */
@@ -21,6 +17,8 @@ typedef struct {
     int n_tokens;
     float avg_logprob;
     float no_speech_prob;
+    float temperature;
+    float compression_ratio;
 } uzw_segment;
 
 typedef struct {
@@ -53,7 +51,10 @@ struct uzw_context {
 /* Set ctx->err and return status. */
 uzw_status uzw_ctx_fail(uzw_context *ctx, uzw_status st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void uzw_ctx_clear_results(uzw_context *ctx);
-int uzw_ctx_add_segment(uzw_context *ctx, const int32_t *tokens, int n, double t0, double t1, const uzw_window_stats *ws);
+/* Append a segment (tokens copied, text decoded); the window's statistics are copied from wr. */
+int uzw_ctx_add_segment(uzw_context *ctx, const int32_t *tokens, int n, double t0, double t1, const uzw_window_result *wr);
+/* Make the decoding state hold at least n_seq sequences (beams / best-of samples). */
+uzw_status uzw_ctx_reserve_sequences(uzw_context *ctx, int n_seq);
 
 /* Fill st.mel_win [M, 3000] with mel[:, start : start + n] followed by `pad` (0.0 = OAI's padding of
  * the normalised log-mel). Frames beyond mel_frames are padded too. */
@@ -62,10 +63,5 @@ void uzw_ctx_fill_window(uzw_context *ctx, size_t start, size_t n, float pad);
 /* Language detection on the window already encoded in ctx->st (enc_out): fills lang_probs and
  * returns the index of the most probable language. */
 int uzw_detect_language(uzw_context *ctx);
-
-/* Greedy decoding of the encoded window with the given prompt; writes the sampled text tokens
- * (EOT excluded) into out (capacity n_text_ctx) and returns their count, or -1 on error. */
-int uzw_greedy_window(uzw_context *ctx, const int32_t *prompt, int n_prompt, int max_sample, int suppress_blank,
-                      int32_t *out, uzw_window_stats *stats);
 
 #endif

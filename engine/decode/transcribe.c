@@ -1,8 +1,10 @@
 /*
- * transcribe.c - the 30 s window loop (OAI / faster-whisper transcribe() without timestamps): the
- * log-mel of the whole input plus one hop of zeros (one global max for the dynamic-range clamp),
- * language detection on the first window, then greedy decoding window after window, each
- * conditioned on the text so far (<|startofprev|> + the last n_text_ctx/2 - 1 tokens).
+ * transcribe.c - the long-form loop of faster-whisper's / OAI's transcribe(): the log-mel of the
+ * whole input plus one hop of zeros (one global max for the dynamic-range clamp), language
+ * detection on the first window, then window after window: decode with the temperature fallback,
+ * skip silence, split at timestamp pairs, and seek to the end of the last complete segment; each
+ * window is conditioned on the text kept so far (<|startofprev|> + the last n_text_ctx/2 - 1
+ * tokens), reset after a window decoded hotter than prompt_reset_on_temperature.
  *
  * Padding: faster-whisper pads the waveform with 160 zeros, OAI with 480000. The content frames
  * (n/160 of them) are identical either way, because no content frame's window reaches the reflect
@@ -27,6 +29,13 @@ uzw_params uzw_default_params(void) {
     p.suppress_blank = 1;
     p.no_speech_threshold = 0.6f;
     p.logprob_threshold = -1.0f;
+    p.max_initial_timestamp = 1.0f;
+    p.beam_size = 5;
+    p.patience = 1.0f;
+    p.length_penalty = 1.0f;
+    p.best_of = 5;
+    p.compression_ratio_threshold = 2.4f;
+    p.prompt_reset_on_temperature = 0.5f;
     return p;
 }
 
@@ -57,7 +66,7 @@ static uzw_status compute_mel(uzw_context *ctx, const float *pcm, size_t n) {
 
 /* Build the prompt: [<|startofprev|> + context] + SOT sequence + <|notimestamps|>. */
 static int build_prompt(const uzw_model *m, const int32_t *ctx_tokens, int n_ctx, int lang, uzw_task task,
-                        int32_t *out) {
+                        int without_timestamps, int32_t *out) {
     int n = 0, max_ctx = m->dims.n_text_ctx / 2 - 1;
     if (n_ctx > 0) {
         if (n_ctx > max_ctx) { ctx_tokens += n_ctx - max_ctx; n_ctx = max_ctx; }
@@ -69,7 +78,7 @@ static int build_prompt(const uzw_model *m, const int32_t *ctx_tokens, int n_ctx
         out[n++] = m->sp.first_lang + lang;
         out[n++] = task == UZW_TASK_TRANSLATE ? m->sp.translate : m->sp.transcribe;
     }
-    out[n++] = m->sp.no_timestamps;
+    if (without_timestamps) out[n++] = m->sp.no_timestamps;
     return n;
 }
 
@@ -113,6 +122,90 @@ static uzw_status resolve_language(uzw_context *ctx, const uzw_params *p, int *l
     return UZW_OK;
 }
 
+/* The tokens kept so far (faster-whisper's all_tokens), growing as needed. */
+typedef struct {
+    int32_t *v;
+    size_t n, cap;
+} tokbuf;
+
+static int tokbuf_add(tokbuf *b, const int32_t *t, size_t n) {
+    if (b->n + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 1024;
+        while (cap < b->n + n) cap *= 2;
+        int32_t *v = realloc(b->v, sizeof(int32_t) * cap);
+        if (!v) return -1;
+        b->v = v;
+        b->cap = cap;
+    }
+    memcpy(b->v + b->n, t, sizeof(int32_t) * n);
+    b->n += n;
+    return 0;
+}
+
+/* OAI: the initial prompt is encoded as " " + text.strip() and starts the history. */
+static uzw_status add_initial_prompt(uzw_context *ctx, const char *prompt, tokbuf *hist) {
+    const char *s = prompt;
+    while (isspace((unsigned char)*s)) s++;
+    size_t len = strlen(s);
+    while (len && isspace((unsigned char)s[len - 1])) len--;
+    if (!len) return UZW_OK;
+    char *text = malloc(len + 2);
+    if (!text) return uzw_ctx_fail(ctx, UZW_ERR_NO_MEMORY, "out of memory");
+    text[0] = ' ';
+    memcpy(text + 1, s, len);
+    text[len + 1] = 0;
+    int k = uzw_tokenizer_encode(ctx->m->tok, text, len + 1, NULL, 0);
+    int32_t *ids = k > 0 ? malloc(sizeof(int32_t) * (size_t)k) : NULL;
+    uzw_status st = UZW_OK;
+    if (k < 0) st = uzw_ctx_fail(ctx, UZW_ERR_INVALID_ARG, "initial prompt is not valid UTF-8");
+    else if (k > 0 && (!ids || uzw_tokenizer_encode(ctx->m->tok, text, len + 1, ids, k) != k || tokbuf_add(hist, ids, (size_t)k) != 0))
+        st = uzw_ctx_fail(ctx, UZW_ERR_NO_MEMORY, "out of memory");
+    free(ids);
+    free(text);
+    return st;
+}
+
+static int blank_text(const char *t) {
+    for (; *t; t++)
+        if (!isspace((unsigned char)*t)) return 0;
+    return 1;
+}
+
+/* Keep the window's segments whose text is not blank and whose length is not zero. */
+static uzw_status keep_segments(uzw_context *ctx, const uzw_window_result *wr, size_t seek, size_t seg, tokbuf *hist,
+                                size_t *next_seek) {
+    uzw_span spans[UZW_MAX_SPANS];
+    int ns = uzw_split_segments(ctx->m, wr->tokens, wr->n_tokens, seek, seg, spans, UZW_MAX_SPANS, next_seek);
+    for (int i = 0; i < ns; i++) {
+        const int32_t *t = wr->tokens + spans[i].first;
+        char *text = uzw_tokenizer_decode(ctx->m->tok, t, spans[i].count);
+        if (!text) return uzw_ctx_fail(ctx, UZW_ERR_NO_MEMORY, "out of memory");
+        int skip = spans[i].start == spans[i].end || blank_text(text);
+        free(text);
+        if (skip) continue;
+        if (tokbuf_add(hist, t, (size_t)spans[i].count) != 0 ||
+            uzw_ctx_add_segment(ctx, t, spans[i].count, spans[i].start, spans[i].end, wr) != 0)
+            return uzw_ctx_fail(ctx, UZW_ERR_NO_MEMORY, "out of memory");
+    }
+    if (*next_seek <= seek) *next_seek = seek + seg; /* never loop on one window */
+    return UZW_OK;
+}
+
+static uzw_status check_params(uzw_context *ctx, const uzw_params *p) {
+    if (p->beam_size < 0 || p->beam_size > UZW_MAX_SEQ || p->best_of < 0 || p->best_of > UZW_MAX_SEQ)
+        return uzw_ctx_fail(ctx, UZW_ERR_INVALID_ARG, "beam_size and best_of must be 1..%d", UZW_MAX_SEQ);
+    if (p->patience < 0 || p->patience > 8)
+        return uzw_ctx_fail(ctx, UZW_ERR_INVALID_ARG, "patience %.2f is outside 0..8", p->patience);
+    if (!(p->length_penalty >= 0 && p->length_penalty <= 4))
+        return uzw_ctx_fail(ctx, UZW_ERR_INVALID_ARG, "length_penalty %.2f is outside 0..4", p->length_penalty);
+    if (p->n_temperatures < 0 || p->n_temperatures > 32 || (p->n_temperatures > 0 && !p->temperatures))
+        return uzw_ctx_fail(ctx, UZW_ERR_INVALID_ARG, "bad temperature schedule");
+    for (int i = 0; i < p->n_temperatures; i++)
+        if (!(p->temperatures[i] >= 0 && p->temperatures[i] <= 10))
+            return uzw_ctx_fail(ctx, UZW_ERR_INVALID_ARG, "temperature %g is outside 0..10", p->temperatures[i]);
+    return UZW_OK;
+}
+
 uzw_status uzw_transcribe_pcm(uzw_context *ctx, const float *pcm, size_t n, const uzw_params *params) {
     if (!ctx) return UZW_ERR_INVALID_ARG;
     ctx->err[0] = 0;
@@ -125,11 +218,14 @@ uzw_status uzw_transcribe_pcm(uzw_context *ctx, const float *pcm, size_t n, cons
     uzw_ctx_clear_results(ctx);
     memset(&ctx->tm, 0, sizeof ctx->tm);
     ctx->duration = n / (double)UZW_SAMPLE_RATE;
+    uzw_status st = check_params(ctx, &p);
+    if (st != UZW_OK) return st;
+    int n_seq = p.beam_size > p.best_of ? p.beam_size : p.best_of;
+    if ((st = uzw_ctx_reserve_sequences(ctx, n_seq > 1 ? n_seq : 1)) != UZW_OK) return st;
     uzw_ops_set_threads(p.n_threads);
 
     int lang, detect;
-    uzw_status st = resolve_language(ctx, &p, &lang, &detect);
-    if (st != UZW_OK) return st;
+    if ((st = resolve_language(ctx, &p, &lang, &detect)) != UZW_OK) return st;
 
     double t0 = uzw_now_ms();
     if ((st = compute_mel(ctx, pcm, n)) != UZW_OK) return st;
@@ -137,33 +233,13 @@ uzw_status uzw_transcribe_pcm(uzw_context *ctx, const float *pcm, size_t n, cons
     size_t content = ctx->mel_frames - 1; /* = n / 160 */
 
     int T = m->dims.n_text_ctx;
-    int max_sample = p.max_tokens_per_window > 0 ? p.max_tokens_per_window : T / 2;
-    int32_t *history = malloc(sizeof(int32_t) * (size_t)T * 2);
+    tokbuf hist = {0};
+    size_t reset_since = 0;
+    uint64_t rng = p.seed ? p.seed : 0x5DEECE66Dull;
     int32_t *prompt = malloc(sizeof(int32_t) * (size_t)T);
-    int32_t *tokens = malloc(sizeof(int32_t) * (size_t)T);
-    if (!history || !prompt || !tokens) { st = uzw_ctx_fail(ctx, UZW_ERR_NO_MEMORY, "out of memory"); goto done; }
-    int n_hist = 0;
-    if (p.initial_prompt && *p.initial_prompt) {
-        /* OAI: " " + text.strip() */
-        const char *s = p.initial_prompt;
-        while (isspace((unsigned char)*s)) s++;
-        size_t len = strlen(s);
-        while (len && isspace((unsigned char)s[len - 1])) len--;
-        char *text = malloc(len + 2);
-        if (!text) { st = uzw_ctx_fail(ctx, UZW_ERR_NO_MEMORY, "out of memory"); goto done; }
-        text[0] = ' ';
-        memcpy(text + 1, s, len);
-        text[len + 1] = 0;
-        int k = uzw_tokenizer_encode(m->tok, text, len + 1, NULL, 0);
-        int32_t *all = k > 0 ? malloc(sizeof(int32_t) * (size_t)k) : NULL;
-        if (k > 0 && all) uzw_tokenizer_encode(m->tok, text, len + 1, all, k);
-        free(text);
-        if (k < 0) { st = uzw_ctx_fail(ctx, UZW_ERR_INVALID_ARG, "initial prompt is not valid UTF-8"); goto done; }
-        if (k > 0 && !all) { st = uzw_ctx_fail(ctx, UZW_ERR_NO_MEMORY, "out of memory"); goto done; }
-        n_hist = k < T ? k : T; /* only the last n_text_ctx/2 - 1 are ever used */
-        if (n_hist) memcpy(history, all + (k - n_hist), sizeof(int32_t) * (size_t)n_hist);
-        free(all);
-    }
+    uzw_window_result wr = {.tokens = malloc(sizeof(int32_t) * (size_t)T)};
+    if (!prompt || !wr.tokens) { st = uzw_ctx_fail(ctx, UZW_ERR_NO_MEMORY, "out of memory"); goto done; }
+    if (p.initial_prompt && *p.initial_prompt && (st = add_initial_prompt(ctx, p.initial_prompt, &hist)) != UZW_OK) goto done;
 
     for (size_t seek = 0; seek < content;) {
         size_t seg = content - seek < UZW_CHUNK_FRAMES ? content - seek : UZW_CHUNK_FRAMES;
@@ -190,44 +266,39 @@ uzw_status uzw_transcribe_pcm(uzw_context *ctx, const float *pcm, size_t n, cons
             ctx->tm.encoder_ms += uzw_now_ms() - te;
         }
 
-        int use_hist = p.condition_on_previous_text || seek == 0;
-        int np = build_prompt(m, history, use_hist ? n_hist : 0, lang, p.task, prompt);
-        uzw_window_stats ws;
+        size_t n_prev = hist.n - reset_since;
+        if (n_prev > (size_t)T) n_prev = (size_t)T; /* build_prompt keeps the last n_text_ctx/2 - 1 */
+        int np = build_prompt(m, hist.v + hist.n - n_prev, (int)n_prev, lang, p.task, p.without_timestamps, prompt);
         double td = uzw_now_ms();
-        int nt = uzw_greedy_window(ctx, prompt, np, max_sample, p.suppress_blank, tokens, &ws);
+        if (uzw_decode_with_fallback(m, &ctx->st, prompt, np, &p, &rng, &wr) != 0) {
+            st = uzw_ctx_fail(ctx, UZW_ERR_INTERNAL, "decoder failed in the window at %.2f s", seek / 100.0);
+            goto done;
+        }
         ctx->tm.decoder_ms += uzw_now_ms() - td;
-        if (nt < 0) { st = uzw_ctx_fail(ctx, UZW_ERR_INTERNAL, "decoder failed in the window at %.2f s", seek / 100.0); goto done; }
+        ctx->tm.n_decoder_steps += wr.n_steps;
         ctx->tm.n_windows++;
-        uzw_logf(p.log, p.log_user, UZW_LOG_DEBUG, "window %.2f-%.2f s: %d tokens, avg logprob %.3f, no-speech %.3f",
-                 seek / 100.0, (seek + seg) / 100.0, nt, ws.avg_logprob, ws.no_speech_prob);
+        uzw_logf(p.log, p.log_user, UZW_LOG_DEBUG,
+                 "window %.2f-%.2f s: %d tokens, T=%.1f (%d attempts), avg logprob %.3f, no-speech %.3f, ratio %.2f",
+                 seek / 100.0, (seek + seg) / 100.0, wr.n_tokens, wr.temperature, wr.n_attempts, wr.avg_logprob,
+                 wr.no_speech_prob, wr.compression_ratio);
         /* silence: a confident no-speech token and an unconfident transcript (OAI / faster-whisper) */
-        if (ws.no_speech_prob > p.no_speech_threshold && !(ws.avg_logprob > p.logprob_threshold)) {
+        if (wr.no_speech_prob > p.no_speech_threshold && !(wr.avg_logprob > p.logprob_threshold)) {
             uzw_logf(p.log, p.log_user, UZW_LOG_INFO, "window %.2f-%.2f s skipped as silence (no-speech %.3f)",
-                     seek / 100.0, (seek + seg) / 100.0, ws.no_speech_prob);
+                     seek / 100.0, (seek + seg) / 100.0, wr.no_speech_prob);
             seek += seg;
             continue;
         }
-
-        /* history keeps the last T sampled tokens, enough for any prompt */
-        for (int i = 0; i < nt; i++) {
-            if (n_hist == 2 * T) { memmove(history, history + T, sizeof(int32_t) * (size_t)T); n_hist = T; }
-            history[n_hist++] = tokens[i];
-        }
         double tk = uzw_now_ms();
-        int n_text = 0;
-        for (int i = 0; i < nt; i++)
-            if (tokens[i] < m->sp.eot) tokens[n_text++] = tokens[i]; /* text tokens only */
-        if (uzw_ctx_add_segment(ctx, tokens, n_text, seek / 100.0, (seek + seg) / 100.0, &ws) != 0) {
-            st = uzw_ctx_fail(ctx, UZW_ERR_NO_MEMORY, "out of memory");
-            goto done;
-        }
+        size_t next_seek;
+        if ((st = keep_segments(ctx, &wr, seek, seg, &hist, &next_seek)) != UZW_OK) goto done;
         ctx->tm.detok_ms += uzw_now_ms() - tk;
-        seek += seg;
+        if (!p.condition_on_previous_text || wr.temperature > p.prompt_reset_on_temperature) reset_since = hist.n;
+        seek = next_seek;
     }
     st = join_text(ctx);
 done:
-    free(history);
+    free(hist.v);
     free(prompt);
-    free(tokens);
+    free(wr.tokens);
     return st;
 }

@@ -81,6 +81,20 @@ typedef struct {
     float no_speech_threshold;      /* 0.6: a window whose no-speech probability is above this  */
     float logprob_threshold;        /* -1.0: and whose avg log-prob is not above this is skipped */
                                     /* as silence; set no_speech_threshold > 1 to never skip    */
+    int without_timestamps;         /* 0 (default): timestamp tokens, segments split by them;   */
+                                    /* 1: one segment per 30 s window, <|notimestamps|> prompt   */
+    float max_initial_timestamp;    /* 1.0 s: the first timestamp of a window is at most this   */
+    int beam_size;                  /* 5 (default); 1 = greedy. Used at temperature 0            */
+    float patience;                 /* 1.0: beam search stops after beam_size*patience finished */
+    float length_penalty;           /* 1.0 (default): candidates ranked by sum logprob / length^1 */
+                                    /* (faster-whisper/CTranslate2); 0: by sum logprob          */
+    int best_of;                    /* 5: samples drawn per window at temperature > 0           */
+    const float *temperatures;      /* NULL: 0.0, 0.2, 0.4, 0.6, 0.8, 1.0 (fallback schedule)  */
+    int n_temperatures;
+    float compression_ratio_threshold; /* 2.4: above it a window is decoded again, hotter      */
+    float prompt_reset_on_temperature; /* 0.5: a window decoded hotter than this resets the    */
+                                       /* previous-text prompt                                  */
+    uint64_t seed;                  /* sampling seed (0 = a fixed default): same input, same output */
     uzw_log_fn log;
     void *log_user;
 } uzw_params;

@@ -2,6 +2,10 @@
  * forward.h - the CPU reference forward pass of Whisper: encoder over one 30 s window, decoder
  * steps over a self-attention KV cache with cross-attention K/V computed once per window.
  * Two allocations per state, sized from the model dimensions up front: activations and KV cache.
+ *
+ * The self-attention cache holds S sequences (beams, or best-of samples) that all share the
+ * window's cross-attention K/V and always have the same length n_past. Logical sequence j lives in
+ * physical cache slot slot[j]; reordering beams moves slot numbers and copies only duplicated rows.
  */
 #ifndef UZW_FORWARD_H
 #define UZW_FORWARD_H
@@ -22,31 +26,42 @@ typedef struct {
     float *ff;           /* [A, F]                                                    */
     float *scores;       /* [A, A] (or [H, 4, A] on decode steps, if larger)          */
     float *x;            /* [T, D]    decoder residual stream                         */
-    float *logits;       /* [V]       logits of the last decoded position             */
+    float *logits;       /* [S, V]    logits of the last position of each sequence    */
     float *logits2;      /* [V]       logits of another position (e.g. SOT, for no-speech) */
 
     float *kv;           /* KV cache: one allocation */
-    float *self_k, *self_v;   /* [Lt, T, D] */
-    float *cross_k, *cross_v; /* [Lt, A, D] */
-    int n_past;               /* tokens in the self-attention cache */
+    float *self_k, *self_v;   /* [S, Lt, T, D] physical slots */
+    float *cross_k, *cross_v; /* [Lt, A, D] shared by every sequence */
+    int n_seq_max;            /* S */
+    int slot[64];             /* logical sequence -> physical slot */
+    int n_past;               /* tokens in each sequence's self-attention cache */
 } uzw_fwd_state;
 
-int uzw_fwd_init(uzw_fwd_state *st, const uzw_model *m, char *err, size_t err_size);
+#define UZW_MAX_SEQ 64
+
+/* n_seq: how many sequences the cache holds (1 for greedy; beam size or best-of for search). */
+int uzw_fwd_init(uzw_fwd_state *st, const uzw_model *m, int n_seq, char *err, size_t err_size);
+void uzw_fwd_free(uzw_fwd_state *st);
 /* The MLP half of a pre-LN block, shared by encoder and decoder: x[N,D] += fc2(GELU(fc1(LN(x)))). */
 void uzw_mlp_residual(const uzw_layer *L, uzw_fwd_state *st, float *x, int N, int D);
-void uzw_fwd_free(uzw_fwd_state *st);
 
 /* Encode st->mel_win [M, 2A] into st->enc_out [A, D]. */
 void uzw_encode(const uzw_model *m, uzw_fwd_state *st);
 /* Compute the cross-attention K/V of every decoder layer from st->enc_out and empty the cache. */
 void uzw_decoder_begin(const uzw_model *m, uzw_fwd_state *st);
 /* Empty the self-attention cache only (keeps cross K/V). */
-static inline void uzw_decoder_reset(uzw_fwd_state *st) { st->n_past = 0; }
-/* Run n tokens at positions n_past .. n_past+n-1, append their K/V to the cache, and leave the
- * logits of the last one in st->logits [V]. Returns 0, or -1 if the context would overflow T. */
+void uzw_decoder_reset(uzw_fwd_state *st);
+/* Sequence 0: run n tokens at positions n_past .. n_past+n-1, append their K/V to its cache, and
+ * leave the logits of the last one in st->logits [V]. Returns 0, or -1 if the context would overflow T. */
 int uzw_decoder_step(const uzw_model *m, uzw_fwd_state *st, const int32_t *tokens, int n);
-/* After a step of n tokens: the logits of its position i (0 <= i < n) into out [V]. Valid only
- * until the next step (it reads the step's residual stream). */
+/* Sequences 0..B-1: one token each at position n_past; logits into st->logits [B, V]. 0 or -1. */
+int uzw_decoder_step_batch(const uzw_model *m, uzw_fwd_state *st, const int32_t *tokens, int B);
+/* After a step of n tokens of sequence 0: the logits of its position i (0 <= i < n) into out [V].
+ * Valid only until the next step (it reads the step's residual stream). */
 void uzw_decoder_logits_at(const uzw_model *m, uzw_fwd_state *st, int i, float *out);
+/* Make sequences 1..B-1 copies of sequence 0 (after the shared prompt). */
+void uzw_decoder_fork(const uzw_model *m, uzw_fwd_state *st, int B);
+/* New sequence j continues old sequence src[j] (0 <= j < B). */
+void uzw_decoder_reorder(const uzw_model *m, uzw_fwd_state *st, const int *src, int B);
 
 #endif

@@ -6,8 +6,10 @@
 #include "model/forward.h"
 #include "model/ops.h"
 
-int uzw_fwd_init(uzw_fwd_state *st, const uzw_model *m, char *err, size_t es) {
+int uzw_fwd_init(uzw_fwd_state *st, const uzw_model *m, int n_seq, char *err, size_t es) {
     memset(st, 0, sizeof *st);
+    if (n_seq < 1 || n_seq > UZW_MAX_SEQ) return uzw_errf(err, es, "%d decoding sequences requested; 1..%d are supported", n_seq, UZW_MAX_SEQ);
+    size_t S = (size_t)n_seq;
     const uzw_dims *d = &m->dims;
     size_t M = (size_t)d->n_mels, A = (size_t)d->n_audio_ctx, D = (size_t)d->n_audio_state, F = 4 * D;
     size_t T = (size_t)d->n_text_ctx, V = (size_t)d->n_vocab, Lt = (size_t)d->n_text_layer;
@@ -17,13 +19,13 @@ int uzw_fwd_init(uzw_fwd_state *st, const uzw_model *m, char *err, size_t es) {
     size_t H = (size_t)(d->n_text_head > d->n_audio_head ? d->n_text_head : d->n_audio_head);
     size_t scores = rows * rows > H * UZW_ATTN_FEW_QUERIES * rows ? rows * rows : H * UZW_ATTN_FEW_QUERIES * rows;
     size_t sizes[] = {M * W, D * W, C * W, A * D, rows * D, rows * D, rows * D, rows * D, rows * D,
-                      rows * F, scores, T * D, V, V};
+                      rows * F, scores, T * D, S * V, V};
     float **slots[] = {&st->mel_win, &st->conv_a, &st->cols, &st->enc_out, &st->h, &st->q, &st->k, &st->v,
                        &st->att, &st->ff, &st->scores, &st->x, &st->logits, &st->logits2};
     size_t total = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) total += (sizes[i] + 15) & ~(size_t)15;
     st->act = aligned_alloc(64, total * sizeof(float));
-    size_t kv_floats = 2 * Lt * T * D + 2 * Lt * A * D;
+    size_t kv_floats = 2 * S * Lt * T * D + 2 * Lt * A * D;
     st->kv = aligned_alloc(64, kv_floats * sizeof(float));
     if (!st->act || !st->kv) {
         uzw_fwd_free(st);
@@ -36,9 +38,11 @@ int uzw_fwd_init(uzw_fwd_state *st, const uzw_model *m, char *err, size_t es) {
         off += (sizes[i] + 15) & ~(size_t)15;
     }
     st->self_k = st->kv;
-    st->self_v = st->self_k + Lt * T * D;
-    st->cross_k = st->self_v + Lt * T * D;
+    st->self_v = st->self_k + S * Lt * T * D;
+    st->cross_k = st->self_v + S * Lt * T * D;
     st->cross_v = st->cross_k + Lt * A * D;
+    st->n_seq_max = n_seq;
+    for (int j = 0; j < UZW_MAX_SEQ; j++) st->slot[j] = j;
     return 0;
 }
 

@@ -1,0 +1,99 @@
+/* decode_options.c - parsing the decoding options of `uzwhisper transcribe`. */
+#include "decode_options.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+enum { O_BEAM = DECODE_OPT_FIRST, O_BEST_OF, O_PATIENCE, O_LENGTH_PENALTY, O_TEMPERATURE, O_NO_TS, O_CR, O_LOGPROB,
+       O_NO_SPEECH, O_SEED };
+
+const struct option decode_options[DECODE_OPT_COUNT] = {
+    {"beam-size", required_argument, 0, O_BEAM},
+    {"best-of", required_argument, 0, O_BEST_OF},
+    {"patience", required_argument, 0, O_PATIENCE},
+    {"length-penalty", required_argument, 0, O_LENGTH_PENALTY},
+    {"temperature", required_argument, 0, O_TEMPERATURE},
+    {"without-timestamps", no_argument, 0, O_NO_TS},
+    {"compression-ratio-threshold", required_argument, 0, O_CR},
+    {"logprob-threshold", required_argument, 0, O_LOGPROB},
+    {"no-speech-threshold", required_argument, 0, O_NO_SPEECH},
+    {"seed", required_argument, 0, O_SEED},
+};
+
+void decode_options_help(FILE *f) {
+    fprintf(f,
+            "decoding (defaults as faster-whisper's transcribe()):\n"
+            "      --beam-size N       beam search width at temperature 0 (default 5; 1 = greedy)\n"
+            "      --best-of N         samples per window at temperature > 0 (default 5)\n"
+            "      --patience F        beam search: stop after round(N*F) finished candidates (default 1)\n"
+            "      --length-penalty F  rank candidates by logprob / length^F (default 1)\n"
+            "      --temperature LIST  fallback schedule, e.g. 0 or 0,0.2,0.4 (default 0,0.2,0.4,0.6,0.8,1)\n"
+            "      --without-timestamps  no timestamp tokens: one segment per 30 s window\n"
+            "      --compression-ratio-threshold F  decode again hotter above this gzip ratio (default 2.4)\n"
+            "      --logprob-threshold F   ... or below this average log-probability (default -1)\n"
+            "      --no-speech-threshold F skip a window as silence above this no-speech probability (0.6)\n"
+            "      --seed N            sampling seed (same input and seed, same output)\n");
+}
+
+static int num(const char *s, double lo, double hi, double *out) {
+    char *end;
+    double v = strtod(s, &end);
+    if (!*s || *end || !(v >= lo && v <= hi)) return -1;
+    *out = v;
+    return 0;
+}
+
+int decode_option(int c, const char *arg, uzw_params *p, decode_store *store) {
+    double v;
+    switch (c) {
+    case O_BEAM:
+        if (num(arg, 1, 64, &v) || v != (int)v) { cli_error("bad --beam-size '%s' (1 to 64)", arg); return -1; }
+        p->beam_size = (int)v;
+        return 1;
+    case O_BEST_OF:
+        if (num(arg, 1, 64, &v) || v != (int)v) { cli_error("bad --best-of '%s' (1 to 64)", arg); return -1; }
+        p->best_of = (int)v;
+        return 1;
+    case O_PATIENCE:
+        if (num(arg, 0.01, 8, &v)) { cli_error("bad --patience '%s' (0.01 to 8)", arg); return -1; }
+        p->patience = (float)v;
+        return 1;
+    case O_LENGTH_PENALTY:
+        if (num(arg, 0, 4, &v)) { cli_error("bad --length-penalty '%s' (0 to 4)", arg); return -1; }
+        p->length_penalty = (float)v;
+        return 1;
+    case O_TEMPERATURE: {
+        int n = 0;
+        char buf[256];
+        snprintf(buf, sizeof buf, "%s", arg);
+        for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+            if (n == DECODE_MAX_TEMPS || num(t, 0, 10, &v)) { cli_error("bad --temperature '%s' (up to %d values, 0 to 10)", arg, DECODE_MAX_TEMPS); return -1; }
+            store->temps[n++] = (float)v;
+        }
+        if (!n) { cli_error("--temperature needs at least one value"); return -1; }
+        p->temperatures = store->temps;
+        p->n_temperatures = n;
+        return 1;
+    }
+    case O_NO_TS: p->without_timestamps = 1; return 1;
+    case O_CR:
+        if (num(arg, 0, 1e9, &v)) { cli_error("bad --compression-ratio-threshold '%s'", arg); return -1; }
+        p->compression_ratio_threshold = (float)v;
+        return 1;
+    case O_LOGPROB:
+        if (num(arg, -1e9, 0, &v)) { cli_error("bad --logprob-threshold '%s'", arg); return -1; }
+        p->logprob_threshold = (float)v;
+        return 1;
+    case O_NO_SPEECH:
+        if (num(arg, 0, 2, &v)) { cli_error("bad --no-speech-threshold '%s'", arg); return -1; }
+        p->no_speech_threshold = (float)v;
+        return 1;
+    case O_SEED:
+        if (num(arg, 0, 1.8e19, &v)) { cli_error("bad --seed '%s'", arg); return -1; }
+        p->seed = (uint64_t)v;
+        return 1;
+    }
+    return 0;
+}
