@@ -1,0 +1,147 @@
+/*
+ * Full decoding against faster-whisper 1.2.1 on the real Whisper base weights
+ * (tests/fixtures/decoding/real_base.json, made by tests/reference/make_decoding_goldens.py):
+ * timestamps on, language detected, condition_on_previous_text, greedy and beam search (5), on
+ * every clip of ../shared/data and on a 158.7 s file concatenated from them with silences
+ * (tests/fixtures/decoding/long_mix.json, rebuilt here). Checked: language, number of segments,
+ * every segment's tokens (timestamp tokens included) and text identical, start/end within 0.02 s.
+ *
+ * Needs models/default.uzw; skips without it, except under CI where that is a failure.
+ */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <math.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audio/audio.h"
+#include "testutil.h"
+#include "uzwhisper.h"
+
+static json_t *golden;
+static uzw_model *model;
+static uzw_context *ctx;
+
+static void setup(void) {
+    const char *path = tu_src("models/default.uzw");
+    if (!tu_exists(path)) {
+        const char *ci = getenv("CI");
+        if (ci && *ci && strcmp(ci, "false") != 0) cr_assert_fail("models/default.uzw is missing under CI");
+        return;
+    }
+    json_error_t je;
+    golden = json_load_file(tu_src("tests/fixtures/decoding/real_base.json"), 0, &je);
+    cr_assert(golden, "real_base.json: %s", je.text);
+    char err[1024];
+    cr_assert_eq(uzw_model_load(path, NULL, &model, err, sizeof err), UZW_OK, "%s", err);
+    cr_assert_eq(uzw_context_create(model, &ctx), UZW_OK);
+}
+
+static void teardown(void) {
+    uzw_context_free(ctx);
+    uzw_model_free(model);
+    json_decref(golden);
+}
+
+TestSuite(real_decoding, .init = setup, .fini = teardown, .timeout = 900);
+
+/* The long file: pieces of real clips (as the engine decodes them) and exact silences. */
+static float *build_long_mix(size_t *n_out) {
+    json_error_t je;
+    json_t *r = json_load_file(tu_src("tests/fixtures/decoding/long_mix.json"), 0, &je);
+    cr_assert(r, "long_mix.json: %s", je.text);
+    size_t total = 0, i;
+    json_t *piece;
+    json_array_foreach(json_object_get(r, "pieces"), i, piece) total += (size_t)json_integer_value(json_object_get(piece, "n_samples"));
+    float *mix = calloc(total, sizeof(float));
+    cr_assert(mix);
+    size_t at = 0;
+    json_array_foreach(json_object_get(r, "pieces"), i, piece) {
+        size_t n = (size_t)json_integer_value(json_object_get(piece, "n_samples"));
+        const char *src = json_string_value(json_object_get(piece, "source"));
+        if (src) {
+            char rel[512], err[512];
+            snprintf(rel, sizeof rel, "data/%s", src);
+            float *pcm;
+            size_t np;
+            cr_assert_eq(uzw_audio_load_16k(tu_shared(rel), &pcm, &np, err, sizeof err), 0, "%s", err);
+            size_t start = (size_t)json_integer_value(json_object_get(piece, "start_sample"));
+            cr_assert_leq(start + n, np, "%s: piece beyond the clip", src);
+            memcpy(mix + at, pcm + start, n * sizeof(float));
+            free(pcm);
+        }
+        at += n;
+    }
+    size_t want_n = (size_t)json_integer_value(json_object_get(r, "total_samples"));
+    if (want_n) cr_assert_eq(total, want_n, "long mix has %zu samples, recipe says %zu", total, want_n);
+    const char *want_sha = json_string_value(json_object_get(r, "sha256_f32le"));
+    if (want_sha) {
+        unsigned char md[32];
+        unsigned int len = 0;
+        EVP_Digest(mix, total * sizeof(float), md, &len, EVP_sha256(), NULL);
+        char hex[65];
+        for (int k = 0; k < 32; k++) snprintf(hex + 2 * k, 3, "%02x", md[k]);
+        cr_assert_str_eq(hex, want_sha, "long mix sha256 differs from the recipe's");
+    }
+    json_decref(r);
+    *n_out = total;
+    return mix;
+}
+
+static void check(const char *clip, const char *config, int beam_size) {
+    if (!model) cr_skip_test("models/default.uzw is missing: run tools/setup-default-model.sh");
+    json_t *g = json_object_get(json_object_get(json_object_get(json_object_get(golden, "clips"), clip), "faster_whisper"), config);
+    cr_assert(g, "no golden %s/%s", clip, config);
+    static const float t0[] = {0.0f};
+    uzw_params p = uzw_default_params();
+    p.beam_size = beam_size;
+    p.best_of = 1;
+    p.temperatures = t0;
+    p.n_temperatures = 1;
+    uzw_status st;
+    if (!strcmp(clip, "long_mix")) {
+        size_t n;
+        float *pcm = build_long_mix(&n);
+        st = uzw_transcribe_pcm(ctx, pcm, n, &p);
+        free(pcm);
+    } else {
+        char rel[512];
+        snprintf(rel, sizeof rel, "data/%s", clip);
+        st = uzw_transcribe_file(ctx, tu_shared(rel), &p);
+    }
+    cr_assert_eq(st, UZW_OK, "%s: %s", clip, uzw_last_error(ctx));
+    cr_expect_str_eq(uzw_language(ctx), json_string_value(json_object_get(g, "language")), "%s/%s language", clip, config);
+    json_t *segs = json_object_get(g, "segments");
+    int n = (int)json_array_size(segs), same_tokens = 0;
+    double max_dt = 0;
+    cr_expect_eq(uzw_n_segments(ctx), n, "%s/%s: %d segments, faster-whisper %d", clip, config, uzw_n_segments(ctx), n);
+    for (int i = 0; i < n && i < uzw_n_segments(ctx); i++) {
+        json_t *s = json_array_get(segs, (size_t)i), *toks = json_object_get(s, "tokens");
+        int nt = (int)json_array_size(toks), ok = nt == uzw_segment_n_tokens(ctx, i);
+        for (int j = 0; ok && j < nt; j++) ok = uzw_segment_token(ctx, i, j) == (int)json_integer_value(json_array_get(toks, (size_t)j));
+        same_tokens += ok;
+        cr_expect(ok, "%s/%s segment %d: tokens differ (%d vs %d tokens)", clip, config, i, uzw_segment_n_tokens(ctx, i), nt);
+        cr_expect_str_eq(uzw_segment_text(ctx, i), json_string_value(json_object_get(s, "text")), "%s/%s segment %d text", clip, config, i);
+        double dt0 = fabs(uzw_segment_start(ctx, i) - json_real_value(json_object_get(s, "start")));
+        double dt1 = fabs(uzw_segment_end(ctx, i) - json_real_value(json_object_get(s, "end")));
+        max_dt = fmax(max_dt, fmax(dt0, dt1));
+    }
+    cr_expect_leq(max_dt, 0.02, "%s/%s: segment boundaries off by %.3f s", clip, config, max_dt);
+    printf("%s/%s: %d/%d segments with identical tokens, max boundary difference %.2g s\n", clip, config, same_tokens, n, max_dt);
+}
+
+#define PARITY(name, clip)                                                         \
+    Test(real_decoding, name##_greedy) { check(clip, "greedy_ts", 1); }            \
+    Test(real_decoding, name##_beam5) { check(clip, "beam5_ts", 5); }
+
+PARITY(jfk, "en/jfk.flac")
+PARITY(ru, "ru/deepspeech_ru.wav")
+PARITY(en_de, "multi/en_de.mp3")
+PARITY(uz_33727, "uz/usc/1126542829_1_33727_1.wav")
+PARITY(uz_29207, "uz/usc/1131474547_2_29207_1.wav")
+PARITY(uz_29208, "uz/usc/1131474547_2_29208_1.wav")
+PARITY(uz_29209, "uz/usc/1131474547_2_29209_1.wav")
+PARITY(uz_29210, "uz/usc/1131474547_2_29210_1.wav")
+PARITY(long_mix, "long_mix")
