@@ -36,7 +36,11 @@ uzw_status uzw_context_create(const uzw_model *m, uzw_context **out) {
 }
 
 void uzw_ctx_clear_results(uzw_context *ctx) {
-    for (int i = 0; i < ctx->n_seg; i++) { free(ctx->seg[i].text); free(ctx->seg[i].tokens); }
+    for (int i = 0; i < ctx->n_seg; i++) {
+        free(ctx->seg[i].text);
+        free(ctx->seg[i].tokens);
+        uzw_words_free(ctx->seg[i].words, ctx->seg[i].n_words);
+    }
     ctx->n_seg = 0;
     free(ctx->full_text);
     ctx->full_text = NULL;
@@ -97,6 +101,14 @@ int uzw_ctx_add_segment(uzw_context *ctx, const int32_t *tokens, int n, double t
     return 0;
 }
 
+void uzw_ctx_set_words(uzw_context *ctx, uzw_word *words, int n) {
+    uzw_segment *s = ctx->n_seg > 0 ? &ctx->seg[ctx->n_seg - 1] : NULL;
+    if (!s) { uzw_words_free(words, n); return; }
+    uzw_words_free(s->words, s->n_words);
+    s->words = words;
+    s->n_words = words ? n : 0;
+}
+
 uzw_status uzw_load_audio_file(uzw_context *ctx, const char *path) {
     if (!ctx) return UZW_ERR_INVALID_ARG;
     if (!path) return uzw_ctx_fail(ctx, UZW_ERR_INVALID_ARG, "no audio path given");
@@ -145,12 +157,15 @@ float uzw_segment_language_prob(const uzw_context *ctx, int i) {
     if (!seg_at(ctx, i)) return -1;
     return ctx->lang_detected && ctx->n_lang_probs ? ctx->lang_probs[0].p : 1.0f;
 }
-/* Word timestamps are not computed yet: every segment reports no words. */
-int uzw_segment_n_words(const uzw_context *ctx, int i) { (void)ctx; (void)i; return 0; }
-const char *uzw_word_text(const uzw_context *ctx, int i, int w) { (void)ctx; (void)i; (void)w; return NULL; }
-double uzw_word_start(const uzw_context *ctx, int i, int w) { (void)ctx; (void)i; (void)w; return -1; }
-double uzw_word_end(const uzw_context *ctx, int i, int w) { (void)ctx; (void)i; (void)w; return -1; }
-float uzw_word_prob(const uzw_context *ctx, int i, int w) { (void)ctx; (void)i; (void)w; return -1; }
+static const uzw_word *word_at(const uzw_context *ctx, int i, int w) {
+    const uzw_segment *s = seg_at(ctx, i);
+    return (s && w >= 0 && w < s->n_words) ? &s->words[w] : NULL;
+}
+int uzw_segment_n_words(const uzw_context *ctx, int i) { const uzw_segment *s = seg_at(ctx, i); return s ? s->n_words : 0; }
+const char *uzw_word_text(const uzw_context *ctx, int i, int w) { const uzw_word *x = word_at(ctx, i, w); return x ? x->text : NULL; }
+double uzw_word_start(const uzw_context *ctx, int i, int w) { const uzw_word *x = word_at(ctx, i, w); return x ? x->start : -1; }
+double uzw_word_end(const uzw_context *ctx, int i, int w) { const uzw_word *x = word_at(ctx, i, w); return x ? x->end : -1; }
+float uzw_word_prob(const uzw_context *ctx, int i, int w) { const uzw_word *x = word_at(ctx, i, w); return x ? x->prob : -1; }
 const char *uzw_full_text(const uzw_context *ctx) { return ctx && ctx->full_text ? ctx->full_text : ""; }
 const char *uzw_language(const uzw_context *ctx) { return ctx ? ctx->language : ""; }
 int uzw_language_detected(const uzw_context *ctx) { return ctx ? ctx->lang_detected : 0; }

@@ -9,6 +9,7 @@
 #include "model/forward.h"
 #include "model/model.h"
 #include "decode/window.h"
+#include "decode/word_timing.h"
 
 typedef struct {
     char *text;         /* UTF-8, as decoded (Whisper's leading space kept) */
@@ -19,6 +20,8 @@ typedef struct {
     float no_speech_prob;
     float temperature;
     float compression_ratio;
+    uzw_word *words;    /* word timestamps (NULL unless asked for) */
+    int n_words;
 } uzw_segment;
 
 typedef struct {
@@ -53,6 +56,8 @@ uzw_status uzw_ctx_fail(uzw_context *ctx, uzw_status st, const char *fmt, ...) _
 void uzw_ctx_clear_results(uzw_context *ctx);
 /* Append a segment (tokens copied, text decoded); the window's statistics are copied from wr. */
 int uzw_ctx_add_segment(uzw_context *ctx, const int32_t *tokens, int n, double t0, double t1, const uzw_window_result *wr);
+/* Give the last segment its words (ownership moves to the context). */
+void uzw_ctx_set_words(uzw_context *ctx, uzw_word *words, int n);
 /* Make the decoding state hold at least n_seq sequences (beams / best-of samples). */
 uzw_status uzw_ctx_reserve_sequences(uzw_context *ctx, int n_seq);
 

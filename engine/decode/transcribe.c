@@ -171,24 +171,71 @@ static int blank_text(const char *t) {
     return 1;
 }
 
+/* faster-whisper's get_end: the end of the last word of the window, else the end of its last segment. */
+static double words_end(const uzw_wt_segment *ws, int ns) {
+    for (int i = ns - 1; i >= 0; i--)
+        if (ws[i].n_words > 0) return ws[i].words[ws[i].n_words - 1].end;
+    return ws[ns - 1].end;
+}
+
+/* Word timestamps of the window's segments (faster-whisper: add_word_timestamps over every split
+ * segment, then seek to the end of the last word unless the window ended on a single timestamp). */
+static uzw_status time_words(uzw_context *ctx, const uzw_window_result *wr, uzw_span *spans, int ns, size_t seek,
+                             size_t seg, int lang, uzw_task task, uzw_wt_segment *ws, double *last_speech, size_t *next_seek) {
+    const uzw_model *m = ctx->m;
+    int32_t sot[3];
+    int n_sot = 0;
+    sot[n_sot++] = m->sp.sot;
+    if (lang >= 0) {
+        sot[n_sot++] = m->sp.first_lang + lang;
+        sot[n_sot++] = task == UZW_TASK_TRANSLATE ? m->sp.translate : m->sp.transcribe;
+    }
+    for (int i = 0; i < ns; i++)
+        ws[i] = (uzw_wt_segment){.tokens = wr->tokens + spans[i].first, .n_tokens = spans[i].count,
+                                 .start = spans[i].start, .end = spans[i].end};
+    uzw_wt_window win = {.sot_seq = sot, .n_sot = n_sot, .seek = seek, .num_frames = (int)seg, .language = ctx->language};
+    double speech = *last_speech; /* add_word_timestamps' own copy; its result is not kept */
+    char msg[512];
+    if (uzw_add_word_timestamps(m, &ctx->st, &win, ws, ns, &speech, msg, sizeof msg) != 0)
+        return uzw_ctx_fail(ctx, UZW_ERR_INTERNAL, "window at %.2f s: %s", seek / 100.0, msg);
+    for (int i = 0; i < ns; i++) { spans[i].start = ws[i].start; spans[i].end = ws[i].end; }
+    if (ns <= 0) return UZW_OK;
+    const int TB = m->sp.timestamp_begin, n = wr->n_tokens;
+    int single_ending = n >= 2 && wr->tokens[n - 2] < TB && wr->tokens[n - 1] >= TB;
+    double end = words_end(ws, ns);
+    if (!single_ending && end > seek * 0.01) *next_seek = (size_t)nearbyint(end * 100);
+    *last_speech = end;
+    return UZW_OK;
+}
+
 /* Keep the window's segments whose text is not blank and whose length is not zero. */
-static uzw_status keep_segments(uzw_context *ctx, const uzw_window_result *wr, size_t seek, size_t seg, tokbuf *hist,
-                                size_t *next_seek) {
+static uzw_status keep_segments(uzw_context *ctx, const uzw_params *p, const uzw_window_result *wr, size_t seek,
+                                size_t seg, int lang, tokbuf *hist, double *last_speech, size_t *next_seek) {
     uzw_span spans[UZW_MAX_SPANS];
+    uzw_wt_segment ws[UZW_MAX_SPANS] = {{0}};
     int ns = uzw_split_segments(ctx->m, wr->tokens, wr->n_tokens, seek, seg, spans, UZW_MAX_SPANS, next_seek);
-    for (int i = 0; i < ns; i++) {
+    uzw_status st = UZW_OK;
+    if (p->word_timestamps &&
+        (st = time_words(ctx, wr, spans, ns, seek, seg, lang, p->task, ws, last_speech, next_seek)) != UZW_OK)
+        return st;
+    for (int i = 0; i < ns && st == UZW_OK; i++) {
         const int32_t *t = wr->tokens + spans[i].first;
         char *text = uzw_tokenizer_decode(ctx->m->tok, t, spans[i].count);
-        if (!text) return uzw_ctx_fail(ctx, UZW_ERR_NO_MEMORY, "out of memory");
+        if (!text) { st = uzw_ctx_fail(ctx, UZW_ERR_NO_MEMORY, "out of memory"); break; }
         int skip = spans[i].start == spans[i].end || blank_text(text);
         free(text);
         if (skip) continue;
         if (tokbuf_add(hist, t, (size_t)spans[i].count) != 0 ||
-            uzw_ctx_add_segment(ctx, t, spans[i].count, spans[i].start, spans[i].end, wr) != 0)
-            return uzw_ctx_fail(ctx, UZW_ERR_NO_MEMORY, "out of memory");
+            uzw_ctx_add_segment(ctx, t, spans[i].count, spans[i].start, spans[i].end, wr) != 0) {
+            st = uzw_ctx_fail(ctx, UZW_ERR_NO_MEMORY, "out of memory");
+            break;
+        }
+        uzw_ctx_set_words(ctx, ws[i].words, ws[i].n_words);
+        ws[i].words = NULL;
     }
+    for (int i = 0; i < ns; i++) uzw_words_free(ws[i].words, ws[i].n_words);
     if (*next_seek <= seek) *next_seek = seek + seg; /* never loop on one window */
-    return UZW_OK;
+    return st;
 }
 
 static uzw_status check_params(uzw_context *ctx, const uzw_params *p) {
@@ -235,6 +282,7 @@ uzw_status uzw_transcribe_pcm(uzw_context *ctx, const float *pcm, size_t n, cons
     int T = m->dims.n_text_ctx;
     tokbuf hist = {0};
     size_t reset_since = 0;
+    double last_speech = 0.0; /* end of the last word so far (word timestamps) */
     uint64_t rng = p.seed ? p.seed : 0x5DEECE66Dull;
     int32_t *prompt = malloc(sizeof(int32_t) * (size_t)T);
     uzw_window_result wr = {.tokens = malloc(sizeof(int32_t) * (size_t)T)};
@@ -290,7 +338,7 @@ uzw_status uzw_transcribe_pcm(uzw_context *ctx, const float *pcm, size_t n, cons
         }
         double tk = uzw_now_ms();
         size_t next_seek;
-        if ((st = keep_segments(ctx, &wr, seek, seg, &hist, &next_seek)) != UZW_OK) goto done;
+        if ((st = keep_segments(ctx, &p, &wr, seek, seg, lang, &hist, &last_speech, &next_seek)) != UZW_OK) goto done;
         ctx->tm.detok_ms += uzw_now_ms() - tk;
         if (!p.condition_on_previous_text || wr.temperature > p.prompt_reset_on_temperature) reset_since = hist.n;
         seek = next_seek;

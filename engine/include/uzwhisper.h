@@ -95,6 +95,10 @@ typedef struct {
     float prompt_reset_on_temperature; /* 0.5: a window decoded hotter than this resets the    */
                                        /* previous-text prompt                                  */
     uint64_t seed;                  /* sampling seed (0 = a fixed default): same input, same output */
+    int word_timestamps;            /* 0 (default); 1: word times and probabilities per segment   */
+                                    /* (cross-attention of the alignment heads + DTW, as          */
+                                    /* faster-whisper); each next window then starts at the end   */
+                                    /* of the last word                                           */
     uzw_log_fn log;
     void *log_user;
 } uzw_params;

@@ -1,6 +1,8 @@
 /* decoder.c - Whisper decoder on the CPU: token + learned position embeddings, pre-LN blocks with
  * causal self-attention over each sequence's KV cache and cross-attention over the window's
  * encoder output (shared by all sequences), final LayerNorm, logits through the tied token embedding. */
+#include <cblas.h>
+#include <math.h>
 #include <string.h>
 
 #include "model/forward.h"
@@ -30,6 +32,23 @@ static float *cache_k(const uzw_model *m, uzw_fwd_state *st, int s, int l) {
 static float *cache_v(const uzw_model *m, uzw_fwd_state *st, int s, int l) {
     size_t T = (size_t)m->dims.n_text_ctx, D = (size_t)m->dims.n_text_state;
     return st->self_v + ((size_t)s * m->dims.n_text_layer + l) * T * D;
+}
+
+/* Word-timing capture: q[n_rows, D] are the cross-attention queries of layer l for positions
+ * p0..p0+n_rows-1; write q_h . k_h^T / sqrt(Dh) of each alignment head of this layer into st->xqk. */
+static void capture_xqk(const uzw_model *m, uzw_fwd_state *st, int l, int n_rows, int p0) {
+    const uzw_dims *d = &m->dims;
+    int A = d->n_audio_ctx, D = d->n_text_state, Dh = D / d->n_text_head;
+    int n = st->xqk_rows - p0 < n_rows ? st->xqk_rows - p0 : n_rows;
+    if (n <= 0) return;
+    const float *kl = st->cross_k + (size_t)l * A * D; /* [A, D] */
+    for (int a = 0; a < m->n_align_heads; a++) {
+        int layer = m->align_heads[2 * a], h = m->align_heads[2 * a + 1];
+        if (layer != l || h < 0 || h >= d->n_text_head) continue;
+        float *dst = st->xqk + ((size_t)a * st->xqk_rows + p0) * A; /* [n, A] */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, A, Dh, 1.0f / sqrtf((float)Dh), st->q + h * Dh, D,
+                    kl + h * Dh, D, 0.0f, dst, A);
+    }
 }
 
 /* x[n_rows, D] holds the embedded inputs. seq < 0: the rows are B = n_rows sequences, one new
@@ -65,6 +84,7 @@ static void decoder_layers(const uzw_model *m, uzw_fwd_state *st, int n_rows, in
         /* cross-attention over the encoder output, shared by every row */
         uzw_layernorm(x, L->xattn_ln_w, L->xattn_ln_b, st->h, n_rows, D);
         uzw_linear(st->h, L->xq_w, L->xq_b, st->q, n_rows, D, D);
+        if (seq >= 0 && st->xqk) capture_xqk(m, st, l, n_rows, p0);
         uzw_attention(st->q, D, st->cross_k + (size_t)l * A * D, st->cross_v + (size_t)l * A * D, D, st->att, n_rows, A, H,
                       D / H, 0, 0, st->scores);
         uzw_linear(st->att, L->xo_w, L->xo_b, st->h, n_rows, D, D);

@@ -35,6 +35,13 @@ typedef struct {
     int n_seq_max;            /* S */
     int slot[64];             /* logical sequence -> physical slot */
     int n_past;               /* tokens in each sequence's self-attention cache */
+
+    /* Optional capture for word timestamps (NULL: off). During uzw_decoder_step (sequence 0) the
+     * pre-softmax cross-attention scores q.k/sqrt(Dh) of the model's alignment heads are written
+     * to xqk [n_align_heads, xqk_rows, A], row = absolute position; positions >= xqk_rows are
+     * not captured. Owned by the caller; uzw_fwd_init/free leave it NULL. */
+    float *xqk;
+    int xqk_rows;
 } uzw_fwd_state;
 
 #define UZW_MAX_SEQ 64
