@@ -126,6 +126,7 @@ static void check(const char *clip) {
     p.best_of = 1;
     p.temperatures = t0;
     p.n_temperatures = 1;
+    p.cut_repetitions = 0; /* faster-whisper has no repetition guard */
     p.word_timestamps = 1;
     uzw_status st;
     if (!strcmp(clip, "long_mix")) {

@@ -7,7 +7,7 @@
 #include "cli.h"
 
 enum { O_BEAM = DECODE_OPT_FIRST, O_BEST_OF, O_PATIENCE, O_LENGTH_PENALTY, O_TEMPERATURE, O_NO_TS, O_CR, O_LOGPROB,
-       O_NO_SPEECH, O_SEED, O_WORDS };
+       O_NO_SPEECH, O_SEED, O_WORDS, O_VAD, O_NO_CUT };
 
 const struct option decode_options[DECODE_OPT_COUNT] = {
     {"beam-size", required_argument, 0, O_BEAM},
@@ -21,6 +21,8 @@ const struct option decode_options[DECODE_OPT_COUNT] = {
     {"no-speech-threshold", required_argument, 0, O_NO_SPEECH},
     {"seed", required_argument, 0, O_SEED},
     {"word-timestamps", no_argument, 0, O_WORDS},
+    {"vad", no_argument, 0, O_VAD},
+    {"keep-repetitions", no_argument, 0, O_NO_CUT},
 };
 
 void decode_options_help(FILE *f) {
@@ -36,6 +38,8 @@ void decode_options_help(FILE *f) {
             "      --logprob-threshold F   ... or below this average log-probability (default -1)\n"
             "      --no-speech-threshold F skip a window as silence above this no-speech probability (0.6)\n"
             "      --seed N            sampling seed (same input and seed, same output)\n"
+            "      --vad               transcribe only what the voice-activity detector marks as speech\n"
+            "      --keep-repetitions  keep a repetition loop the fallback could not avoid (default: cut it)\n"
             "      --word-timestamps   word start/end times and probabilities (cross-attention + DTW);\n"
             "                          also moves each next window to the end of the last word\n");
 }
@@ -82,6 +86,8 @@ int decode_option(int c, const char *arg, uzw_params *p, decode_store *store) {
     }
     case O_NO_TS: p->without_timestamps = 1; return 1;
     case O_WORDS: p->word_timestamps = 1; return 1;
+    case O_VAD: p->vad_filter = 1; return 1;
+    case O_NO_CUT: p->cut_repetitions = 0; return 1;
     case O_CR:
         if (num(arg, 0, 1e9, &v)) { cli_error("bad --compression-ratio-threshold '%s'", arg); return -1; }
         p->compression_ratio_threshold = (float)v;

@@ -8,7 +8,7 @@
 #include "uzwhisper.h"
 
 #define DECODE_OPT_FIRST 512
-#define DECODE_OPT_COUNT 11
+#define DECODE_OPT_COUNT 13
 #define DECODE_MAX_TEMPS 16
 
 /* getopt_long entries for the decoding options (codes DECODE_OPT_FIRST + i). */

@@ -58,6 +58,12 @@ void uzw_ctx_clear_results(uzw_context *ctx);
 int uzw_ctx_add_segment(uzw_context *ctx, const int32_t *tokens, int n, double t0, double t1, const uzw_window_result *wr);
 /* Give the last segment its words (ownership moves to the context). */
 void uzw_ctx_set_words(uzw_context *ctx, uzw_word *words, int n);
+
+/* A transcription routine over 16 kHz samples; uzw_transcribe_speech_only runs one on the speech
+ * regions found by the voice-activity detector and maps every time back (transcribe_vad.c). */
+typedef uzw_status (*uzw_transcribe_fn)(uzw_context *ctx, const float *pcm, size_t n, const uzw_params *p);
+uzw_status uzw_transcribe_speech_only(uzw_context *ctx, const float *pcm, size_t n, const uzw_params *p,
+                                      uzw_transcribe_fn core);
 /* Make the decoding state hold at least n_seq sequences (beams / best-of samples). */
 uzw_status uzw_ctx_reserve_sequences(uzw_context *ctx, int n_seq);
 

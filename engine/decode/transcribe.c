@@ -19,6 +19,7 @@
 
 #include "core/util.h"
 #include "decode/context.h"
+#include "decode/repetition.h"
 #include "model/ops.h"
 
 uzw_params uzw_default_params(void) {
@@ -36,6 +37,7 @@ uzw_params uzw_default_params(void) {
     p.best_of = 5;
     p.compression_ratio_threshold = 2.4f;
     p.prompt_reset_on_temperature = 0.5f;
+    p.cut_repetitions = 1;
     return p;
 }
 
@@ -253,6 +255,8 @@ static uzw_status check_params(uzw_context *ctx, const uzw_params *p) {
     return UZW_OK;
 }
 
+static uzw_status transcribe_core(uzw_context *ctx, const float *pcm, size_t n, const uzw_params *params);
+
 uzw_status uzw_transcribe_pcm(uzw_context *ctx, const float *pcm, size_t n, const uzw_params *params) {
     if (!ctx) return UZW_ERR_INVALID_ARG;
     ctx->err[0] = 0;
@@ -261,6 +265,11 @@ uzw_status uzw_transcribe_pcm(uzw_context *ctx, const float *pcm, size_t n, cons
     if (n < (size_t)(UZW_SAMPLE_RATE / 10)) return uzw_ctx_fail(ctx, UZW_ERR_AUDIO, "audio too short: %zu samples (%.3f s); at least 0.1 s is needed", n, n / 16000.0);
     for (size_t i = 0; i < n; i++)
         if (!isfinite(pcm[i])) return uzw_ctx_fail(ctx, UZW_ERR_AUDIO, "audio sample %zu is not a finite number", i);
+    return p.vad_filter ? uzw_transcribe_speech_only(ctx, pcm, n, &p, transcribe_core) : transcribe_core(ctx, pcm, n, &p);
+}
+
+static uzw_status transcribe_core(uzw_context *ctx, const float *pcm, size_t n, const uzw_params *params) {
+    uzw_params p = *params;
     const uzw_model *m = ctx->m;
     uzw_ctx_clear_results(ctx);
     memset(&ctx->tm, 0, sizeof ctx->tm);
@@ -335,6 +344,14 @@ uzw_status uzw_transcribe_pcm(uzw_context *ctx, const float *pcm, size_t n, cons
                      seek / 100.0, (seek + seg) / 100.0, wr.no_speech_prob);
             seek += seg;
             continue;
+        }
+        /* a loop the fallback could not avoid: keep its first occurrence only */
+        if (p.cut_repetitions && wr.compression_ratio > p.compression_ratio_threshold) {
+            int keep = uzw_repetition_cut(wr.tokens, wr.n_tokens, m->sp.eot);
+            if (keep < wr.n_tokens)
+                uzw_logf(p.log, p.log_user, UZW_LOG_INFO, "window %.2f s: repetition loop cut (%d of %d tokens kept)",
+                         seek / 100.0, keep, wr.n_tokens);
+            wr.n_tokens = keep;
         }
         double tk = uzw_now_ms();
         size_t next_seek;

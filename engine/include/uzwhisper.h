@@ -94,6 +94,10 @@ typedef struct {
     float compression_ratio_threshold; /* 2.4: above it a window is decoded again, hotter      */
     float prompt_reset_on_temperature; /* 0.5: a window decoded hotter than this resets the    */
                                        /* previous-text prompt                                  */
+    int vad_filter;                 /* 0 (default): decode everything; 1: only the regions the    */
+                                    /* voice-activity detector marks as speech (times mapped back) */
+    int cut_repetitions;            /* 1 (default): a repetition loop that survived the fallback  */
+                                    /* is cut after its first occurrence; 0: keep it (faster-whisper) */
     uint64_t seed;                  /* sampling seed (0 = a fixed default): same input, same output */
     int word_timestamps;            /* 0 (default); 1: word times and probabilities per segment   */
                                     /* (cross-attention of the alignment heads + DTW, as          */
