@@ -24,71 +24,11 @@ static json_t *golden;
 static uzw_model *model;
 static uzw_context *ctx;
 
-static void setup(void) {
-    const char *path = tu_src("models/default.uzw");
-    if (!tu_exists(path)) {
-        const char *ci = getenv("CI");
-        if (ci && *ci && strcmp(ci, "false") != 0) cr_assert_fail("models/default.uzw is missing under CI");
-        return;
-    }
-    json_error_t je;
-    golden = json_load_file(tu_src("tests/fixtures/decoding/real_base.json"), 0, &je);
-    cr_assert(golden, "real_base.json: %s", je.text);
-    char err[1024];
-    cr_assert_eq(uzw_model_load(path, NULL, &model, err, sizeof err), UZW_OK, "%s", err);
-    cr_assert_eq(uzw_context_create(model, &ctx), UZW_OK);
-}
-
-static void teardown(void) {
-    uzw_context_free(ctx);
-    uzw_model_free(model);
-    json_decref(golden);
-}
+static void setup(void) { tu_real_setup("tests/fixtures/decoding/real_base.json", (void **)&golden, &model, &ctx); }
+static void teardown(void) { tu_real_teardown(golden, model, ctx); }
 
 TestSuite(real_decoding, .init = setup, .fini = teardown, .timeout = 900);
 
-/* The long file: pieces of real clips (as the engine decodes them) and exact silences. */
-static float *build_long_mix(size_t *n_out) {
-    json_error_t je;
-    json_t *r = json_load_file(tu_src("tests/fixtures/decoding/long_mix.json"), 0, &je);
-    cr_assert(r, "long_mix.json: %s", je.text);
-    size_t total = 0, i;
-    json_t *piece;
-    json_array_foreach(json_object_get(r, "pieces"), i, piece) total += (size_t)json_integer_value(json_object_get(piece, "n_samples"));
-    float *mix = calloc(total, sizeof(float));
-    cr_assert(mix);
-    size_t at = 0;
-    json_array_foreach(json_object_get(r, "pieces"), i, piece) {
-        size_t n = (size_t)json_integer_value(json_object_get(piece, "n_samples"));
-        const char *src = json_string_value(json_object_get(piece, "source"));
-        if (src) {
-            char rel[512], err[512];
-            snprintf(rel, sizeof rel, "data/%s", src);
-            float *pcm;
-            size_t np;
-            cr_assert_eq(uzw_audio_load_16k(tu_shared(rel), &pcm, &np, err, sizeof err), 0, "%s", err);
-            size_t start = (size_t)json_integer_value(json_object_get(piece, "start_sample"));
-            cr_assert_leq(start + n, np, "%s: piece beyond the clip", src);
-            memcpy(mix + at, pcm + start, n * sizeof(float));
-            free(pcm);
-        }
-        at += n;
-    }
-    size_t want_n = (size_t)json_integer_value(json_object_get(r, "total_samples"));
-    if (want_n) cr_assert_eq(total, want_n, "long mix has %zu samples, recipe says %zu", total, want_n);
-    const char *want_sha = json_string_value(json_object_get(r, "sha256_f32le"));
-    if (want_sha) {
-        unsigned char md[32];
-        unsigned int len = 0;
-        EVP_Digest(mix, total * sizeof(float), md, &len, EVP_sha256(), NULL);
-        char hex[65];
-        for (int k = 0; k < 32; k++) snprintf(hex + 2 * k, 3, "%02x", md[k]);
-        cr_assert_str_eq(hex, want_sha, "long mix sha256 differs from the recipe's");
-    }
-    json_decref(r);
-    *n_out = total;
-    return mix;
-}
 
 static void check(const char *clip, const char *config, int beam_size) {
     if (!model) cr_skip_test("models/default.uzw is missing: run tools/setup-default-model.sh");
@@ -104,7 +44,7 @@ static void check(const char *clip, const char *config, int beam_size) {
     uzw_status st;
     if (!strcmp(clip, "long_mix")) {
         size_t n;
-        float *pcm = build_long_mix(&n);
+        float *pcm = tu_long_mix(&n);
         st = uzw_transcribe_pcm(ctx, pcm, n, &p);
         free(pcm);
     } else {
@@ -167,7 +107,7 @@ Test(real_decoding, repetition_guard_cuts_the_loop) {
     if (!model) cr_skip_test("models/default.uzw is missing: run tools/setup-default-model.sh");
     static const float t0[] = {0.0f};
     size_t n;
-    float *pcm = build_long_mix(&n);
+    float *pcm = tu_long_mix(&n);
     uzw_params p = uzw_default_params();
     p.beam_size = 1;
     p.temperatures = t0;

@@ -23,27 +23,8 @@ static json_t *golden;
 static uzw_model *model;
 static uzw_context *ctx;
 
-static void setup(void) {
-    const char *path = tu_src("models/default.uzw");
-    if (!tu_exists(path)) {
-        const char *ci = getenv("CI");
-        if (ci && *ci && strcmp(ci, "false") != 0)
-            cr_assert_fail("models/default.uzw is missing under CI: tools/setup-default-model.sh must run first");
-        return;
-    }
-    json_error_t je;
-    golden = json_load_file(tu_src("tests/fixtures/real/base_transcripts.json"), 0, &je);
-    cr_assert(golden, "base_transcripts.json: %s", je.text);
-    char err[1024];
-    cr_assert_eq(uzw_model_load(path, NULL, &model, err, sizeof err), UZW_OK, "%s", err);
-    cr_assert_eq(uzw_context_create(model, &ctx), UZW_OK);
-}
-
-static void teardown(void) {
-    uzw_context_free(ctx);
-    uzw_model_free(model);
-    json_decref(golden);
-}
+static void setup(void) { tu_real_setup("tests/fixtures/real/base_transcripts.json", (void **)&golden, &model, &ctx); }
+static void teardown(void) { tu_real_teardown(golden, model, ctx); }
 
 TestSuite(real, .init = setup, .fini = teardown, .timeout = 600);
 

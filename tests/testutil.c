@@ -1,5 +1,12 @@
 #include "testutil.h"
 
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "audio/audio.h"
+#include "uzwhisper.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,3 +74,74 @@ tu_cmp tu_compare(const float *a, const float *b, size_t n, double atol, double 
     }
     return c;
 }
+
+void tu_real_setup(const char *golden_rel, void **golden, uzw_model **model, uzw_context **ctx) {
+    *model = NULL;
+    *ctx = NULL;
+    if (golden) *golden = NULL;
+    const char *path = tu_src("models/default.uzw");
+    if (!tu_exists(path)) {
+        const char *ci = getenv("CI");
+        if (ci && *ci && strcmp(ci, "false") != 0)
+            cr_assert_fail("models/default.uzw is missing under CI: tools/setup-default-model.sh must run first");
+        return;
+    }
+    if (golden_rel) {
+        json_error_t je;
+        *golden = json_load_file(tu_src(golden_rel), 0, &je);
+        cr_assert(*golden, "%s: %s", golden_rel, je.text);
+    }
+    char err[1024];
+    cr_assert_eq(uzw_model_load(path, NULL, model, err, sizeof err), UZW_OK, "%s", err);
+    cr_assert_eq(uzw_context_create(*model, ctx), UZW_OK);
+}
+
+void tu_real_teardown(void *golden, uzw_model *model, uzw_context *ctx) {
+    uzw_context_free(ctx);
+    uzw_model_free(model);
+    json_decref(golden);
+}
+
+/* The long file: pieces of real clips (as the engine decodes them) and exact silences. */
+float *tu_long_mix(size_t *n_out) {
+    json_error_t je;
+    json_t *r = json_load_file(tu_src("tests/fixtures/decoding/long_mix.json"), 0, &je);
+    cr_assert(r, "long_mix.json: %s", je.text);
+    size_t total = 0, i;
+    json_t *piece;
+    json_array_foreach(json_object_get(r, "pieces"), i, piece) total += (size_t)json_integer_value(json_object_get(piece, "n_samples"));
+    float *mix = calloc(total, sizeof(float));
+    cr_assert(mix);
+    size_t at = 0;
+    json_array_foreach(json_object_get(r, "pieces"), i, piece) {
+        size_t n = (size_t)json_integer_value(json_object_get(piece, "n_samples"));
+        const char *src = json_string_value(json_object_get(piece, "source"));
+        if (src) {
+            char rel[512], err[512];
+            snprintf(rel, sizeof rel, "data/%s", src);
+            float *pcm;
+            size_t np;
+            cr_assert_eq(uzw_audio_load_16k(tu_shared(rel), &pcm, &np, err, sizeof err), 0, "%s", err);
+            size_t start = (size_t)json_integer_value(json_object_get(piece, "start_sample"));
+            cr_assert_leq(start + n, np, "%s: piece beyond the clip", src);
+            memcpy(mix + at, pcm + start, n * sizeof(float));
+            free(pcm);
+        }
+        at += n;
+    }
+    size_t want_n = (size_t)json_integer_value(json_object_get(r, "total_samples"));
+    if (want_n) cr_assert_eq(total, want_n, "long mix has %zu samples, recipe says %zu", total, want_n);
+    const char *want_sha = json_string_value(json_object_get(r, "sha256_f32le"));
+    if (want_sha) {
+        unsigned char md[32];
+        unsigned int len = 0;
+        EVP_Digest(mix, total * sizeof(float), md, &len, EVP_sha256(), NULL);
+        char hex[65];
+        for (int k = 0; k < 32; k++) snprintf(hex + 2 * k, 3, "%02x", md[k]);
+        cr_assert_str_eq(hex, want_sha, "long mix sha256 differs from the recipe's");
+    }
+    json_decref(r);
+    *n_out = total;
+    return mix;
+}
+

@@ -27,4 +27,15 @@ typedef struct {
 } tu_cmp;
 tu_cmp tu_compare(const float *a, const float *b, size_t n, double atol, double rtol);
 
+/* Tests on the real default model (models/default.uzw): load it, a context, and the golden JSON
+ * file golden_rel (may be NULL). When the model is absent *model stays NULL (the tests skip),
+ * except under CI (CI=true), where that is a failure. */
+struct uzw_model;
+struct uzw_context;
+void tu_real_setup(const char *golden_rel, void **golden, struct uzw_model **model, struct uzw_context **ctx);
+void tu_real_teardown(void *golden, struct uzw_model *model, struct uzw_context *ctx);
+/* The 158.7 s test file: tests/fixtures/decoding/long_mix.json's pieces of real clips and exact
+ * silences, checked against the recipe's sample count and sha256. malloc'ed. */
+float *tu_long_mix(size_t *n);
+
 #endif
