@@ -201,3 +201,51 @@ Test(golden, resampler_matches_reference) {
     free(pcm);
     free(ref);
 }
+
+/* Greedy decoding WITH timestamps on one window (the timestamp rules, max initial timestamp 1.0 s)
+ * against openai-whisper on the same random model (tests/fixtures/decoding/tiny_random.json). Beam
+ * search is compared on the real weights against faster-whisper instead (test_real_decoding.c):
+ * we run CTranslate2's beam search, which differs from OAI's BeamSearchDecoder by design. */
+static void check_timestamps(const char *name) {
+    json_error_t je;
+    json_t *tr = json_load_file(tu_src("tests/fixtures/decoding/tiny_random.json"), 0, &je);
+    cr_assert(tr, "tiny_random.json: %s", je.text);
+    json_t *g = json_object_get(json_object_get(json_object_get(json_object_get(tr, "clips"), name), "greedy_ts"), "tokens");
+    json_t *gp = json_object_get(json_object_get(json_object_get(json_object_get(tr, "clips"), name), "greedy_ts"), "prompt");
+    cr_assert(g && gp, "no greedy_ts golden for %s", name);
+    json_t *clip = json_object_get(json_object_get(golden, "clips"), name);
+    uzw_model *m = NULL;
+    char err[1024];
+    cr_assert_eq(uzw_model_load(model_paths[0], NULL, &m, err, sizeof err), UZW_OK, "%s", err);
+    uzw_context *ctx = NULL;
+    cr_assert_eq(uzw_context_create(m, &ctx), UZW_OK);
+    size_t n;
+    float *pcm = clip_pcm(clip, &n);
+    size_t use = n < UZW_CHUNK_SAMPLES ? n : UZW_CHUNK_SAMPLES;
+    cr_assert_eq(uzw_mel_compute(ctx->mel_plan, pcm, use, UZW_CHUNK_SAMPLES - use, ctx->st.mel_win), 0);
+    uzw_encode(m, &ctx->st);
+    int32_t prompt[16], want[512], got[512];
+    int np, nw;
+    tokens_of(gp, prompt, &np);
+    tokens_of(g, want, &nw);
+    uzw_search_opts so = {.filters = {.suppress_blank = 1, .timestamps = 1, .max_initial_timestamp_index = 50},
+                          .max_sample = 224, .temperature = 0, .beam_size = 1, .length_penalty = 1};
+    uzw_search_result r = {.tokens = got};
+    cr_assert_eq(uzw_search_window(m, &ctx->st, prompt, np, &so, &r), 0);
+    int first_diff = -1, n_ts = 0;
+    for (int i = 0; i < (r.n_tokens < nw ? r.n_tokens : nw); i++)
+        if (got[i] != want[i]) { first_diff = i; break; }
+    for (int i = 0; i < r.n_tokens; i++) n_ts += got[i] >= m->sp.timestamp_begin;
+    cr_expect(r.n_tokens == nw && first_diff < 0, "[hf/%s/timestamps] %d vs %d tokens, first difference at %d", name,
+              r.n_tokens, nw, first_diff);
+    printf("[hf/%s/greedy+timestamps] %d tokens (%d timestamps), identical: %s\n", name, r.n_tokens, n_ts,
+           (r.n_tokens == nw && first_diff < 0) ? "yes" : "no");
+    free(pcm);
+    uzw_context_free(ctx);
+    uzw_model_free(m);
+    json_decref(tr);
+}
+
+Test(golden, timestamps_jfk) { if (!golden) cr_skip_test("fixtures missing"); check_timestamps("jfk"); }
+Test(golden, timestamps_uz) { if (!golden) cr_skip_test("fixtures missing"); check_timestamps("uz"); }
+Test(golden, timestamps_ru) { if (!golden) cr_skip_test("fixtures missing"); check_timestamps("ru"); }
