@@ -13,35 +13,13 @@ static char tmpdir[256];
 static char model[512];
 
 /* Run a shell command; capture stdout+stderr into out; return the exit status. */
-static int run(const char *cmd, char *out, size_t cap) {
-    char full[4096];
-    snprintf(full, sizeof full, "%s 2>&1", cmd);
-    FILE *p = popen(full, "r");
-    cr_assert(p, "popen failed");
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
+static int run(const char *cmd, char *out, size_t cap) { return tu_run(cmd, out, cap); }
 
 static const char *bin(void) { return tu_build("uzwhisper"); }
 
-static void setup(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/uzw-cli-XXXXXX");
-    cr_assert(mkdtemp(tmpdir));
-    const char *hf = tu_src("tests/fixtures/tiny-random/hf");
-    if (!tu_exists(hf)) { model[0] = 0; return; }
-    snprintf(model, sizeof model, "%s/tiny.uzw", tmpdir);
-    char cmd[2048], out[8192];
-    snprintf(cmd, sizeof cmd, "%s convert --from hf %s %s", bin(), hf, model);
-    cr_assert_eq(run(cmd, out, sizeof out), 0, "convert failed: %s", out);
-}
+static void setup(void) { tu_tmp_with_tiny_model("uzw-cli", tmpdir, sizeof tmpdir, model, sizeof model); }
 
-static void teardown(void) {
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
-}
+static void teardown(void) { tu_rmtree(tmpdir); }
 
 static void need_model(void) {
     if (!model[0]) cr_skip_test("tests/fixtures/tiny-random/hf is missing (run tests/reference/make_golden.py)");

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 static const char *join(const char *root, const char *rel) {
     static char bufs[8][4096];
@@ -145,3 +146,33 @@ float *tu_long_mix(size_t *n_out) {
     return mix;
 }
 
+
+int tu_run(const char *cmd, char *out, size_t cap) {
+    char full[8192];
+    snprintf(full, sizeof full, "%s 2>&1", cmd);
+    FILE *p = popen(full, "r");
+    cr_assert(p, "popen failed");
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = 0;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+int tu_tmp_with_tiny_model(const char *prefix, char *dir, size_t dir_cap, char *model, size_t model_cap) {
+    snprintf(dir, dir_cap, "/tmp/%s-XXXXXX", prefix);
+    cr_assert(mkdtemp(dir), "mkdtemp %s", dir);
+    model[0] = 0;
+    const char *hf = tu_src("tests/fixtures/tiny-random/hf");
+    if (!tu_exists(hf)) return 1;
+    snprintf(model, model_cap, "%s/tiny.uzw", dir);
+    char cmd[2048], out[8192];
+    snprintf(cmd, sizeof cmd, "%s convert --from hf %s %s", tu_build("uzwhisper"), hf, model);
+    cr_assert_eq(tu_run(cmd, out, sizeof out), 0, "convert failed: %s", out);
+    return 0;
+}
+
+void tu_rmtree(const char *dir) {
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+}

@@ -27,6 +27,16 @@ typedef struct {
 } tu_cmp;
 tu_cmp tu_compare(const float *a, const float *b, size_t n, double atol, double rtol);
 
+/* Run a shell command, stdout and stderr captured into out (NUL-terminated, truncated to cap);
+ * returns its exit status, or 128 + signal. */
+int tu_run(const char *cmd, char *out, size_t cap);
+/* A fresh temporary folder /tmp/<prefix>-XXXXXX into dir; then the random fixture model converted
+ * by the uzwhisper binary into dir/tiny.uzw (path into model). Returns 0, or 1 when the fixture is
+ * absent (model set to ""). */
+int tu_tmp_with_tiny_model(const char *prefix, char *dir, size_t dir_cap, char *model, size_t model_cap);
+/* rm -rf dir */
+void tu_rmtree(const char *dir);
+
 /* Tests on the real default model (models/default.uzw): load it, a context, and the golden JSON
  * file golden_rel (may be NULL). When the model is absent *model stays NULL (the tests skip),
  * except under CI (CI=true), where that is a failure. */
