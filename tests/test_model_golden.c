@@ -92,21 +92,26 @@ static void tokens_of(json_t *arr, int32_t *out, int *n) {
     for (int i = 0; i < *n; i++) out[i] = (int32_t)json_integer_value(json_array_get(arr, (size_t)i));
 }
 
+/* Load a converted model and a context, and put the clip's window log-mel in ctx->st.mel_win exactly
+ * as whisper.log_mel_spectrogram(whisper.pad_or_trim(pcm)) computes it. */
+static void open_clip_window(const char *model_path, json_t *clip, uzw_model **m, uzw_context **ctx) {
+    char err[1024];
+    cr_assert_eq(uzw_model_load(model_path, NULL, m, err, sizeof err), UZW_OK, "%s", err);
+    cr_assert_eq(uzw_context_create(*m, ctx), UZW_OK);
+    size_t n;
+    float *pcm = clip_pcm(clip, &n);
+    size_t use = n < UZW_CHUNK_SAMPLES ? n : UZW_CHUNK_SAMPLES;
+    cr_assert_eq(uzw_mel_compute((*ctx)->mel_plan, pcm, use, UZW_CHUNK_SAMPLES - use, (*ctx)->st.mel_win), 0);
+    free(pcm);
+}
+
 /* One clip through one converted model. */
 static void check_clip(const char *model_path, const char *fmt, const char *name) {
     json_t *clip = json_object_get(json_object_get(golden, "clips"), name);
     cr_assert(clip, "golden.json has no clip %s", name);
     uzw_model *m = NULL;
-    char err[1024];
-    cr_assert_eq(uzw_model_load(model_path, NULL, &m, err, sizeof err), UZW_OK, "%s", err);
     uzw_context *ctx = NULL;
-    cr_assert_eq(uzw_context_create(m, &ctx), UZW_OK);
-
-    /* log-mel exactly as whisper.log_mel_spectrogram(whisper.pad_or_trim(pcm)) */
-    size_t n;
-    float *pcm = clip_pcm(clip, &n);
-    size_t use = n < UZW_CHUNK_SAMPLES ? n : UZW_CHUNK_SAMPLES;
-    cr_assert_eq(uzw_mel_compute(ctx->mel_plan, pcm, use, UZW_CHUNK_SAMPLES - use, ctx->st.mel_win), 0);
+    open_clip_window(model_path, clip, &m, &ctx);
     size_t ng;
     float *gm = golden_f32(clip, "mel", &ng);
     if (gm) {
@@ -170,7 +175,6 @@ static void check_clip(const char *model_path, const char *fmt, const char *name
         cr_expect(fabs(ws.no_speech_prob - want_ns) < 1e-4, "[%s/%s/%s] no_speech_prob %.6f vs %.6f", fmt, name, key, ws.no_speech_prob, want_ns);
         printf("[%s/%s/%s] greedy %d tokens, identical: %s\n", fmt, name, key, ng2, (ng2 == nw && first_diff < 0) ? "yes" : "no");
     }
-    free(pcm);
     uzw_context_free(ctx);
     uzw_model_free(m);
 }
@@ -215,14 +219,8 @@ static void check_timestamps(const char *name) {
     cr_assert(g && gp, "no greedy_ts golden for %s", name);
     json_t *clip = json_object_get(json_object_get(golden, "clips"), name);
     uzw_model *m = NULL;
-    char err[1024];
-    cr_assert_eq(uzw_model_load(model_paths[0], NULL, &m, err, sizeof err), UZW_OK, "%s", err);
     uzw_context *ctx = NULL;
-    cr_assert_eq(uzw_context_create(m, &ctx), UZW_OK);
-    size_t n;
-    float *pcm = clip_pcm(clip, &n);
-    size_t use = n < UZW_CHUNK_SAMPLES ? n : UZW_CHUNK_SAMPLES;
-    cr_assert_eq(uzw_mel_compute(ctx->mel_plan, pcm, use, UZW_CHUNK_SAMPLES - use, ctx->st.mel_win), 0);
+    open_clip_window(model_paths[0], clip, &m, &ctx);
     uzw_encode(m, &ctx->st);
     int32_t prompt[16], want[512], got[512];
     int np, nw;
@@ -240,7 +238,6 @@ static void check_timestamps(const char *name) {
               r.n_tokens, nw, first_diff);
     printf("[hf/%s/greedy+timestamps] %d tokens (%d timestamps), identical: %s\n", name, r.n_tokens, n_ts,
            (r.n_tokens == nw && first_diff < 0) ? "yes" : "no");
-    free(pcm);
     uzw_context_free(ctx);
     uzw_model_free(m);
     json_decref(tr);

@@ -68,17 +68,7 @@ static void check(const char *clip) {
     p.n_temperatures = 1;
     p.cut_repetitions = 0; /* faster-whisper has no repetition guard */
     p.word_timestamps = 1;
-    uzw_status st;
-    if (!strcmp(clip, "long_mix")) {
-        size_t n;
-        float *pcm = tu_long_mix(&n);
-        st = uzw_transcribe_pcm(ctx, pcm, n, &p);
-        free(pcm);
-    } else {
-        char rel[512];
-        snprintf(rel, sizeof rel, "data/%s", clip);
-        st = uzw_transcribe_file(ctx, tu_shared(rel), &p);
-    }
+    uzw_status st = tu_transcribe_input(ctx, clip, &p);
     cr_assert_eq(st, UZW_OK, "%s: %s", clip, uzw_last_error(ctx));
     cr_expect_str_eq(uzw_language(ctx), json_string_value(json_object_get(g, "language")), "%s language", clip);
     json_t *segs = json_object_get(g, "segments");

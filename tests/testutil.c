@@ -176,3 +176,17 @@ void tu_rmtree(const char *dir) {
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
 }
+
+int tu_transcribe_input(uzw_context *ctx, const char *input, const void *params) {
+    const uzw_params *p = params;
+    if (!strcmp(input, "long_mix")) {
+        size_t n;
+        float *pcm = tu_long_mix(&n);
+        uzw_status st = uzw_transcribe_pcm(ctx, pcm, n, p);
+        free(pcm);
+        return st;
+    }
+    char rel[512];
+    snprintf(rel, sizeof rel, "data/%s", input);
+    return uzw_transcribe_file(ctx, tu_shared(rel), p);
+}

@@ -47,5 +47,7 @@ void tu_real_teardown(void *golden, struct uzw_model *model, struct uzw_context 
 /* The 158.7 s test file: tests/fixtures/decoding/long_mix.json's pieces of real clips and exact
  * silences, checked against the recipe's sample count and sha256. malloc'ed. */
 float *tu_long_mix(size_t *n);
+/* Transcribe an input of the real-weight goldens: "long_mix", or a path under ../shared/data. */
+int tu_transcribe_input(struct uzw_context *ctx, const char *input, const void *params);
 
 #endif
