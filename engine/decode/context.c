@@ -42,6 +42,9 @@ void uzw_ctx_clear_results(uzw_context *ctx) {
         uzw_words_free(ctx->seg[i].words, ctx->seg[i].n_words);
     }
     ctx->n_seg = 0;
+    free(ctx->sw);
+    ctx->sw = NULL;
+    ctx->n_sw = 0;
     free(ctx->full_text);
     ctx->full_text = NULL;
     ctx->language[0] = 0;
@@ -152,9 +155,14 @@ int uzw_segment_token(const uzw_context *ctx, int i, int j) {
 }
 float uzw_segment_avg_logprob(const uzw_context *ctx, int i) { const uzw_segment *s = seg_at(ctx, i); return s ? s->avg_logprob : 0; }
 float uzw_segment_no_speech_prob(const uzw_context *ctx, int i) { const uzw_segment *s = seg_at(ctx, i); return s ? s->no_speech_prob : -1; }
-const char *uzw_segment_language(const uzw_context *ctx, int i) { return seg_at(ctx, i) ? ctx->language : NULL; }
+const char *uzw_segment_language(const uzw_context *ctx, int i) {
+    const uzw_segment *s = seg_at(ctx, i);
+    return s ? (s->lang[0] ? s->lang : ctx->language) : NULL;
+}
 float uzw_segment_language_prob(const uzw_context *ctx, int i) {
-    if (!seg_at(ctx, i)) return -1;
+    const uzw_segment *s = seg_at(ctx, i);
+    if (!s) return -1;
+    if (s->lang[0]) return s->lang_prob;
     return ctx->lang_detected && ctx->n_lang_probs ? ctx->lang_probs[0].p : 1.0f;
 }
 static const uzw_word *word_at(const uzw_context *ctx, int i, int w) {
@@ -166,6 +174,21 @@ const char *uzw_word_text(const uzw_context *ctx, int i, int w) { const uzw_word
 double uzw_word_start(const uzw_context *ctx, int i, int w) { const uzw_word *x = word_at(ctx, i, w); return x ? x->start : -1; }
 double uzw_word_end(const uzw_context *ctx, int i, int w) { const uzw_word *x = word_at(ctx, i, w); return x ? x->end : -1; }
 float uzw_word_prob(const uzw_context *ctx, int i, int w) { const uzw_word *x = word_at(ctx, i, w); return x ? x->prob : -1; }
+const char *uzw_word_language(const uzw_context *ctx, int i, int w) {
+    const uzw_word *x = word_at(ctx, i, w);
+    return x ? (x->lang[0] ? x->lang : uzw_segment_language(ctx, i)) : NULL;
+}
+float uzw_word_language_prob(const uzw_context *ctx, int i, int w) {
+    const uzw_word *x = word_at(ctx, i, w);
+    return x ? (x->lang[0] ? x->lang_prob : uzw_segment_language_prob(ctx, i)) : -1;
+}
+int uzw_n_switches(const uzw_context *ctx) { return ctx ? ctx->n_sw : 0; }
+static const uzw_switch_pt *sw_at(const uzw_context *ctx, int k) {
+    return (ctx && k >= 0 && k < ctx->n_sw) ? &ctx->sw[k] : NULL;
+}
+double uzw_switch_time(const uzw_context *ctx, int k) { const uzw_switch_pt *p = sw_at(ctx, k); return p ? p->time : -1; }
+const char *uzw_switch_from(const uzw_context *ctx, int k) { const uzw_switch_pt *p = sw_at(ctx, k); return p ? p->from : NULL; }
+const char *uzw_switch_to(const uzw_context *ctx, int k) { const uzw_switch_pt *p = sw_at(ctx, k); return p ? p->to : NULL; }
 const char *uzw_full_text(const uzw_context *ctx) { return ctx && ctx->full_text ? ctx->full_text : ""; }
 const char *uzw_language(const uzw_context *ctx) { return ctx ? ctx->language : ""; }
 int uzw_language_detected(const uzw_context *ctx) { return ctx ? ctx->lang_detected : 0; }

@@ -22,7 +22,14 @@ typedef struct {
     float compression_ratio;
     uzw_word *words;    /* word timestamps (NULL unless asked for) */
     int n_words;
+    char lang[8];       /* language label ("" = ctx->language) and its probability */
+    float lang_prob;
 } uzw_segment;
+
+typedef struct {
+    double time;        /* seconds: start of the first word (segment) in the new language */
+    char from[8], to[8];
+} uzw_switch_pt;
 
 typedef struct {
     char code[8];
@@ -46,6 +53,8 @@ struct uzw_context {
     int lang_detected;
     uzw_lang_prob lang_probs[UZW_MAX_LANGUAGES];
     int n_lang_probs;
+    uzw_switch_pt *sw;   /* code-switch points, time order */
+    int n_sw;
     double duration;
     uzw_timings tm;
     char err[1024];

@@ -138,6 +138,8 @@ static int copy_word(uzw_word *dst, const uzw_wtiming *src, double offset) {
     dst->start = round2(offset + src->start);
     dst->end = round2(offset + src->end);
     dst->prob = (float)src->prob;
+    dst->lang[0] = 0;
+    dst->lang_prob = 0;
     return 0;
 }
 

@@ -30,6 +30,8 @@ typedef struct {
     char *text;          /* UTF-8 (invalid bytes as U+FFFD), Whisper's leading space kept */
     double start, end;   /* seconds */
     float prob;
+    char lang[8];        /* code-switch label ("" = the segment's) */
+    float lang_prob;
 } uzw_word;
 
 /* A word while it is being timed: its text, how many tokens it holds, times relative to the window. */

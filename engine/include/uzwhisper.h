@@ -69,6 +69,7 @@ const char *uzw_model_get_str(const uzw_model *model, const char *key);
 
 /* ---------------------------------------------------------------- decoding parameters */
 typedef enum { UZW_TASK_TRANSCRIBE = 0, UZW_TASK_TRANSLATE = 1 } uzw_task;
+typedef enum { UZW_UZ_SCRIPT_AS_DECODED = 0, UZW_UZ_SCRIPT_LATIN = 1, UZW_UZ_SCRIPT_CYRILLIC = 2 } uzw_uz_script;
 
 typedef struct {
     const char *language;           /* "auto" (default) or a code such as "uz", "ru", "en"   */
@@ -103,6 +104,15 @@ typedef struct {
                                     /* (cross-attention of the alignment heads + DTW, as          */
                                     /* faster-whisper); each next window then starts at the end   */
                                     /* of the last word                                           */
+    const char *languages;          /* NULL/"" (default): any language; else the allowed set,      */
+                                    /* comma-separated ("uz,ru"): detection picks only from it     */
+                                    /* (each allowed language also takes the probability of its    */
+                                    /* close relatives that are not allowed, docs/codeswitch.md)   */
+    int code_switch;                /* 0 (default); 1: language per window, segment and word,      */
+                                    /* re-decoding a segment under its own language, switch points */
+                                    /* (needs >= 2 allowed languages; turns word_timestamps on)     */
+    int uz_script;                  /* UZW_UZ_SCRIPT_*: script of Uzbek output text (default as     */
+                                    /* decoded); Russian and other languages are never changed      */
     uzw_log_fn log;
     void *log_user;
 } uzw_params;
@@ -138,8 +148,8 @@ int uzw_segment_token(const uzw_context *ctx, int i, int j);
  * its window (softmax at <|startoftranscript|>, read at <|nospeech|>). */
 float uzw_segment_avg_logprob(const uzw_context *ctx, int i);
 float uzw_segment_no_speech_prob(const uzw_context *ctx, int i);
-/* Language of segment i (its code, e.g. "uz") and the probability of that label. Until per-segment
- * language identification lands, every segment carries the file's language. */
+/* Language of segment i (its code, e.g. "uz") and the probability of that label. Without
+ * code_switch every segment carries the language its window was decoded in. */
 const char *uzw_segment_language(const uzw_context *ctx, int i);
 float uzw_segment_language_prob(const uzw_context *ctx, int i);
 
@@ -150,6 +160,17 @@ const char *uzw_word_text(const uzw_context *ctx, int i, int w);
 double uzw_word_start(const uzw_context *ctx, int i, int w);
 double uzw_word_end(const uzw_context *ctx, int i, int w);
 float uzw_word_prob(const uzw_context *ctx, int i, int w);
+/* Language of word w of segment i and the probability of that label (the segment's without
+ * code_switch). */
+const char *uzw_word_language(const uzw_context *ctx, int i, int w);
+float uzw_word_language_prob(const uzw_context *ctx, int i, int w);
+
+/* Switch points (code_switch): where the language of consecutive words (segments, when a segment
+ * has no words) changes, in time order; time is the start of the first word in the new language. */
+int uzw_n_switches(const uzw_context *ctx);
+double uzw_switch_time(const uzw_context *ctx, int k);
+const char *uzw_switch_from(const uzw_context *ctx, int k);
+const char *uzw_switch_to(const uzw_context *ctx, int k);
 
 /* All segments' text joined. */
 const char *uzw_full_text(const uzw_context *ctx);
@@ -173,6 +194,9 @@ typedef struct {
     double language_ms; /* language detection decoder pass */
     double decoder_ms;  /* all decoder steps */
     double detok_ms;
+    double codeswitch_ms;  /* per-segment language identification and re-decoding (code_switch) */
+    double first_token_ms; /* from the start of transcription (after audio loading) to the first */
+                           /* text token of the first window: time to first token               */
     int n_windows;
     int n_decoder_steps;
 } uzw_timings;
