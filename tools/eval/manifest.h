@@ -3,9 +3,12 @@
  *    "segments": [{"language", "start", "end", "text"}]?  (seconds; optional)
  *    "switches": [{"time", "from", "to"}]?                  (seconds; optional)
  *    "id": NAME?}
- * Blank lines and lines starting with '#' are skipped. Any other bad line (not JSON, a missing or
- * mistyped field, an unknown language code, start > end, a switch whose from == to, a segment or
- * switch list out of time order) fails the whole manifest with "FILE:LINE: what is wrong". */
+ * Blank lines and lines starting with '#' (after blanks) are skipped; other keys are ignored and a
+ * null optional field counts as absent. Any other bad line (not JSON, a missing or mistyped field,
+ * an empty audio path or id, an unknown language code, a negative time, start > end, a switch
+ * whose from == to, a segment (by start) or switch list out of time order, an id used before, a
+ * line over 1 MiB) fails the whole manifest with "FILE:LINE: what is wrong"; a manifest with no
+ * utterance fails with "FILE: no utterances ...". */
 #ifndef UZE_MANIFEST_H
 #define UZE_MANIFEST_H
 

@@ -43,12 +43,25 @@ typedef struct {
     long lid_words, lid_words_correct; /* aligned (hit/sub) words whose hyp language == ref language */
 } uze_lang_breakdown;
 /* hyp_lang[j] may be NULL (no word languages in the hypothesis: LID-per-word is not counted). */
+/* The matrix language is the most frequent of ref_lang (ties: the one that occurs first). With an
+ * empty reference, insertions are charged to the hypothesis word's language ("und" when unknown).
+ * Returns 0; -1 when out of memory; -2 when a ref_lang is NULL, longer than 7 bytes, or there are
+ * more than UZE_MAX_LANGS languages. */
 int uze_lang_errors(const char *const *ref, const char *const *ref_lang, int nr, const char *const *hyp,
                     const char *const *hyp_lang, int nh, uze_lang_breakdown *out);
+/* The most frequent non-NULL entry of lang[n] (ties: the one that occurs first); NULL when none. */
+const char *uze_majority_language(const char *const *lang, int n);
+/* Utterance LID: 1 when correct, else 0. For language != "mixed": the majority of hyp_lang equals
+ * language. For "mixed": the set of ref_lang equals the set of hyp_lang (NULL entries ignored; two
+ * empty sets are not correct). */
+int uze_utterance_lid_correct(const char *language, const char *const *ref_lang, int nr,
+                              const char *const *hyp_lang, int nh);
 
 /* Switch points: a predicted switch matches an unmatched reference switch of the same direction
- * (from, to) within +-tol seconds, one-to-one; pairs are taken closest first (ties: earlier
- * reference first), which maximises matches for the one-dimensional case. */
+ * (from, to) within +-tol seconds (inclusive, up to 1e-9 s of rounding), one-to-one; candidate
+ * pairs are taken closest first (ties: earlier reference, then earlier prediction). This greedy
+ * rule is the definition; it is not always the maximum matching (docs/metrics.md has an example).
+ * Returns 0, -1 when out of memory. */
 typedef struct {
     double time;
     const char *from, *to;
