@@ -104,7 +104,7 @@ static char *render(int (*fn)(FILE *, const out_result *), const out_result *r) 
 
 /* ---------------------------------------------------------------- a hand-made transcript */
 static const int toks_a[] = {50364, 2425, 1002};
-static const out_word words_a[] = {{" Hello", 0.0, 0.5, 0.9f}, {" world.", 0.5, 1.25, 0.8f}};
+static const out_word words_a[] = {{" Hello", 0.0, 0.5, 0.9f, "en", 0.99f}, {" world.", 0.5, 1.25, 0.8f, "en", 0.99f}};
 static out_segment segs[] = {
     {0.0, 1.2346, " Hello world. ", toks_a, 3, -0.25f, 0.01f, "en", 0.99f, words_a, 2},
     {1.2346, 2.0, "   ", NULL, 0, -0.5f, 0.02f, "en", 0.99f, NULL, 0}, /* empty: no cue */

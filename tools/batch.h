@@ -102,6 +102,7 @@ typedef struct {
     int workers, threads;      /* 0: sized to the machine                              */
     int live_progress;         /* 1: the \r line, 0: log lines (batch mode only)        */
     int verbose;
+    int mark_switches;         /* txt: mark code-switch points ("[ru] ")               */
     uzw_params params;         /* language/task/... for every file (manifest overrides) */
 } batch_config;
 

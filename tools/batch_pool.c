@@ -50,8 +50,11 @@ static char *render_stdout(const batch_pool *P, const out_result *r) {
     if (P->cfg->as_json) rc = out_write_json(f, r, 1);
     else {
         if (P->items->n > 1) fprintf(f, "# %s\n", r->file);
-        fputs(r->text ? r->text : "", f);
-        fputc('\n', f);
+        if (r->mark_switches) rc = out_write_txt(f, r);
+        else {
+            fputs(r->text ? r->text : "", f);
+            fputc('\n', f);
+        }
     }
     if (fclose(f) != 0 || rc != 0) { free(buf); return NULL; }
     return buf;
@@ -89,6 +92,7 @@ static void transcribe_one(batch_pool *P, uzw_context *ctx, size_t i, item_resul
         return;
     }
     res->audio_s = r.duration;
+    r.mark_switches = cfg->mark_switches;
     if (cfg->output_dir) {
         char err[1800];
         if (batch_write_outputs(cfg->output_dir, it->stem, P->todo[i], &r, err, sizeof err) != 0) {

@@ -37,6 +37,7 @@ static void help(FILE *f) {
             "      --failures FILE     where failed inputs are listed (default DIR/failures.jsonl)\n"
             "      --keep-ext          name outputs after the whole file name (a.wav -> a.wav.srt)\n"
             "      --no-progress       log lines instead of the live progress line on a terminal\n"
+            "      --mark-switches     txt: write [uz] / [ru] where the language changes\n"
             "  -h, --help\n");
     decode_options_help(f);
 }
@@ -54,7 +55,7 @@ static int parse_int(const char *s, int lo, int hi, int *out) {
     return 0;
 }
 
-enum { O_TASK = 256, O_PROMPT, O_NOCOND, O_MAXTOK, O_JSON, O_MANIFEST, O_RESUME, O_NORESUME, O_FAILURES, O_KEEPEXT, O_NOPROGRESS };
+enum { O_TASK = 256, O_PROMPT, O_NOCOND, O_MAXTOK, O_JSON, O_MANIFEST, O_RESUME, O_NORESUME, O_FAILURES, O_KEEPEXT, O_NOPROGRESS, O_MARK };
 
 int cmd_transcribe(int argc, char **argv) {
     static const struct option base_opts[] = {
@@ -67,13 +68,15 @@ int cmd_transcribe(int argc, char **argv) {
         {"manifest", required_argument, 0, O_MANIFEST}, {"workers", required_argument, 0, 'w'},
         {"resume", no_argument, 0, O_RESUME}, {"no-resume", no_argument, 0, O_NORESUME},
         {"overwrite", no_argument, 0, O_NORESUME}, {"failures", required_argument, 0, O_FAILURES},
-        {"keep-ext", no_argument, 0, O_KEEPEXT}, {"no-progress", no_argument, 0, O_NOPROGRESS}};
+        {"keep-ext", no_argument, 0, O_KEEPEXT}, {"no-progress", no_argument, 0, O_NOPROGRESS},
+        {"mark-switches", no_argument, 0, O_MARK}};
     struct option opts[sizeof base_opts / sizeof base_opts[0] + DECODE_OPT_COUNT + 1];
     memcpy(opts, base_opts, sizeof base_opts);
     memcpy(opts + sizeof base_opts / sizeof base_opts[0], decode_options, sizeof decode_options);
     memset(&opts[sizeof base_opts / sizeof base_opts[0] + DECODE_OPT_COUNT], 0, sizeof opts[0]);
     decode_store store;
     batch_config cfg = {.params = uzw_default_params(), .resume = 1};
+    decode_product_defaults(&cfg.params);
     const char *model_arg = NULL, *format_arg = NULL, *manifests[64];
     int n_manifests = 0, keep_ext = 0, no_progress = 0, c;
     char err[4096];
@@ -107,6 +110,7 @@ int cmd_transcribe(int argc, char **argv) {
         case O_FAILURES: cfg.failures_path = optarg; break;
         case O_KEEPEXT: keep_ext = 1; break;
         case O_NOPROGRESS: no_progress = 1; break;
+        case O_MARK: cfg.mark_switches = 1; break;
         case 'h': help(stdout); return UZW_EXIT_OK;
         default: {
             int r = decode_option(c, optarg, &cfg.params, &store);

@@ -7,7 +7,7 @@
 #include "cli.h"
 
 enum { O_BEAM = DECODE_OPT_FIRST, O_BEST_OF, O_PATIENCE, O_LENGTH_PENALTY, O_TEMPERATURE, O_NO_TS, O_CR, O_LOGPROB,
-       O_NO_SPEECH, O_SEED, O_WORDS, O_VAD, O_NO_CUT };
+       O_NO_SPEECH, O_SEED, O_WORDS, O_VAD, O_NO_CUT, O_LANGUAGES, O_NO_CS, O_UZ_SCRIPT };
 
 const struct option decode_options[DECODE_OPT_COUNT] = {
     {"beam-size", required_argument, 0, O_BEAM},
@@ -23,7 +23,15 @@ const struct option decode_options[DECODE_OPT_COUNT] = {
     {"word-timestamps", no_argument, 0, O_WORDS},
     {"vad", no_argument, 0, O_VAD},
     {"keep-repetitions", no_argument, 0, O_NO_CUT},
+    {"languages", required_argument, 0, O_LANGUAGES},
+    {"no-code-switch", no_argument, 0, O_NO_CS},
+    {"uz-script", required_argument, 0, O_UZ_SCRIPT},
 };
+
+void decode_product_defaults(uzw_params *p) {
+    p->languages = DECODE_DEFAULT_LANGUAGES;
+    p->code_switch = 1;
+}
 
 void decode_options_help(FILE *f) {
     fprintf(f,
@@ -41,7 +49,13 @@ void decode_options_help(FILE *f) {
             "      --vad               transcribe only what the voice-activity detector marks as speech\n"
             "      --keep-repetitions  keep a repetition loop the fallback could not avoid (default: cut it)\n"
             "      --word-timestamps   word start/end times and probabilities (cross-attention + DTW);\n"
-            "                          also moves each next window to the end of the last word\n");
+            "                          also moves each next window to the end of the last word\n"
+            "code-switching (docs/codeswitch.md):\n"
+            "      --languages LIST    allowed languages, comma-separated (default " DECODE_DEFAULT_LANGUAGES "; 'any': all);\n"
+            "                          with two or more and no --language, every segment and word is\n"
+            "                          labelled and switch points are found (implies --word-timestamps)\n"
+            "      --no-code-switch    one language per window, picked from --languages\n"
+            "      --uz-script S       script of Uzbek text: latin, cyrillic or as-decoded (default)\n");
 }
 
 static int num(const char *s, double lo, double hi, double *out) {
@@ -88,6 +102,19 @@ int decode_option(int c, const char *arg, uzw_params *p, decode_store *store) {
     case O_WORDS: p->word_timestamps = 1; return 1;
     case O_VAD: p->vad_filter = 1; return 1;
     case O_NO_CUT: p->cut_repetitions = 0; return 1;
+    case O_NO_CS: p->code_switch = 0; return 1;
+    case O_LANGUAGES:
+        if (!strcmp(arg, "any") || !strcmp(arg, "all")) { p->languages = NULL; return 1; }
+        if (!*arg || strlen(arg) >= sizeof store->languages) { cli_error("bad --languages '%s' (e.g. uz,ru or any)", arg); return -1; }
+        snprintf(store->languages, sizeof store->languages, "%s", arg);
+        p->languages = store->languages;
+        return 1;
+    case O_UZ_SCRIPT:
+        if (!strcmp(arg, "latin")) p->uz_script = UZW_UZ_SCRIPT_LATIN;
+        else if (!strcmp(arg, "cyrillic")) p->uz_script = UZW_UZ_SCRIPT_CYRILLIC;
+        else if (!strcmp(arg, "as-decoded")) p->uz_script = UZW_UZ_SCRIPT_AS_DECODED;
+        else { cli_error("bad --uz-script '%s' (latin, cyrillic or as-decoded)", arg); return -1; }
+        return 1;
     case O_CR:
         if (num(arg, 0, 1e9, &v)) { cli_error("bad --compression-ratio-threshold '%s'", arg); return -1; }
         p->compression_ratio_threshold = (float)v;

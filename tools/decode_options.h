@@ -8,7 +8,8 @@
 #include "uzwhisper.h"
 
 #define DECODE_OPT_FIRST 512
-#define DECODE_OPT_COUNT 13
+#define DECODE_OPT_COUNT 16
+#define DECODE_DEFAULT_LANGUAGES "uz,ru"
 #define DECODE_MAX_TEMPS 16
 
 /* getopt_long entries for the decoding options (codes DECODE_OPT_FIRST + i). */
@@ -17,7 +18,12 @@ extern const struct option decode_options[DECODE_OPT_COUNT];
 /* Storage the parsed options point into (the temperature schedule). */
 typedef struct {
     float temps[DECODE_MAX_TEMPS];
+    char languages[512];
 } decode_store;
+
+/* The product's defaults on top of uzw_default_params(): allowed languages uz,ru and
+ * code-switch detection on. */
+void decode_product_defaults(uzw_params *p);
 
 /* Handle option code c with argument arg: 1 handled, 0 not a decoding option, -1 bad value
  * (message printed). */

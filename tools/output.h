@@ -29,6 +29,8 @@ typedef struct {
     const char *word; /* with Whisper's leading space */
     double start, end;
     float prob;
+    const char *language; /* code-switch label and its probability */
+    float language_prob;
 } out_word;
 
 typedef struct {
@@ -49,6 +51,11 @@ typedef struct {
 } out_lang_prob;
 
 typedef struct {
+    double time; /* seconds */
+    const char *from, *to;
+} out_switch;
+
+typedef struct {
     const char *file;   /* the audio path */
     const char *id;     /* manifest id or output name; NULL: left out */
     const char *model;  /* model path; NULL: left out */
@@ -60,6 +67,9 @@ typedef struct {
     const char *text;
     const out_segment *segs;
     int n_segs;
+    const out_switch *switches; /* code-switch points, time order */
+    int n_switches;
+    int mark_switches;  /* txt: write "[ru] " where the language changes (and the first language) */
     uzw_timings timings;
 } out_result;
 

@@ -1,7 +1,8 @@
 /* output_json.c - the JSON document of one transcript:
  *   {file, id?, model?, duration, language, language_detected, language_probs {code: p, ... top 10},
  *    text, segments [{id, start, end, text, tokens, avg_logprob, no_speech_prob, language,
- *    language_prob, words [{word, start, end, probability}]}], timings_ms {...}, windows, decoder_steps}
+ *    language_prob, words [{word, start, end, probability, language, language_prob}]}],
+ *    switches [{time, from, to}], timings_ms {...}, windows, decoder_steps}
  * Times are rounded to milliseconds, probabilities to 6 significant digits; a non-finite number is
  * written as null. Text that is not valid UTF-8 (a token boundary inside a character, a file name in
  * another encoding) has each bad byte replaced by U+FFFD, since JSON strings must be UTF-8. */
@@ -91,6 +92,10 @@ static json_t *segment_json(const out_segment *s, int id, int *bad) {
         put(wo, "start", secs(wd->start), bad);
         put(wo, "end", secs(wd->end), bad);
         put(wo, "probability", prob(wd->prob), bad);
+        if (wd->language) {
+            put(wo, "language", out_json_string(wd->language), bad);
+            put(wo, "language_prob", prob(wd->language_prob), bad);
+        }
         append(words, wo, bad);
     }
     put(o, "words", words, bad);
@@ -113,6 +118,17 @@ json_t *out_json(const out_result *r) {
     put(o, "text", out_json_string(r->text), &bad);
     for (int i = 0; i < r->n_segs; i++) append(segs, segment_json(&r->segs[i], i, &bad), &bad);
     put(o, "segments", segs, &bad);
+    json_t *sw = json_array();
+    if (!sw) bad = 1;
+    for (int k = 0; sw && k < r->n_switches; k++) {
+        json_t *x = json_object();
+        if (!x) { bad = 1; break; }
+        put(x, "time", secs(r->switches[k].time), &bad);
+        put(x, "from", out_json_string(r->switches[k].from), &bad);
+        put(x, "to", out_json_string(r->switches[k].to), &bad);
+        append(sw, x, &bad);
+    }
+    if (sw) put(o, "switches", sw, &bad);
     const uzw_timings *t = &r->timings;
     put(tm, "audio_decode", ms(t->audio_ms), &bad);
     put(tm, "mel", ms(t->mel_ms), &bad);
@@ -120,6 +136,8 @@ json_t *out_json(const out_result *r) {
     put(tm, "language_detection", ms(t->language_ms), &bad);
     put(tm, "decoder", ms(t->decoder_ms), &bad);
     put(tm, "detokenize", ms(t->detok_ms), &bad);
+    put(tm, "code_switch", ms(t->codeswitch_ms), &bad);
+    put(tm, "first_token", ms(t->first_token_ms), &bad);
     put(tm, "decoder_per_token", ms(t->n_decoder_steps ? t->decoder_ms / t->n_decoder_steps : 0), &bad);
     put(o, "timings_ms", tm, &bad);
     put(o, "windows", json_integer(t->n_windows), &bad);

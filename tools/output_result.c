@@ -79,9 +79,21 @@ int out_result_from_ctx(out_result *r, const uzw_context *ctx, const char *file,
             words[w].start = uzw_word_start(ctx, i, w);
             words[w].end = uzw_word_end(ctx, i, w);
             words[w].prob = uzw_word_prob(ctx, i, w);
+            words[w].language = uzw_word_language(ctx, i, w);
+            words[w].language_prob = uzw_word_language_prob(ctx, i, w);
         }
         s->n_words = nw;
     }
+    int nsw = uzw_n_switches(ctx);
+    out_switch *sw = nsw > 0 ? calloc((size_t)nsw, sizeof *sw) : NULL;
+    if (nsw > 0 && !sw) goto oom;
+    for (int k = 0; k < nsw; k++) {
+        sw[k].time = uzw_switch_time(ctx, k);
+        sw[k].from = uzw_switch_from(ctx, k);
+        sw[k].to = uzw_switch_to(ctx, k);
+    }
+    r->switches = sw;
+    r->n_switches = nsw;
     return 0;
 oom:
     if (!r->langs) free(langs);
@@ -98,6 +110,7 @@ void out_result_free(out_result *r) {
     }
     free((void *)r->segs);
     free((void *)r->langs);
+    free((void *)r->switches);
     memset(r, 0, sizeof *r);
 }
 

@@ -17,7 +17,34 @@ static char *segment_text(const out_result *r, int i, int *oom) {
     return t;
 }
 
+/* txt with switch marks: "[uz] " before the first word and "[ru] " before each word whose
+ * language differs from the word before it (segments without words count as one word). */
+static int write_txt_marked(FILE *f, const out_result *r) {
+    const char *prev = NULL;
+    int oom = 0;
+    for (int i = 0; i < r->n_segs && !oom; i++) {
+        const out_segment *s = &r->segs[i];
+        int units = s->n_words > 0 ? s->n_words : 1, wrote = 0;
+        for (int k = 0; k < units; k++) {
+            const char *text = s->n_words > 0 ? s->words[k].word : s->text;
+            const char *lang = s->n_words > 0 && s->words[k].language ? s->words[k].language : s->language;
+            char *t = out_clean_text(text);
+            if (!t) { oom = 1; break; }
+            if (!*t) { free(t); continue; }
+            if (lang && (!prev || strcmp(prev, lang))) fprintf(f, "%s[%s] ", wrote ? " " : "", lang);
+            else if (wrote) fputc(' ', f);
+            fputs(t, f);
+            free(t);
+            wrote = 1;
+            if (lang) prev = lang;
+        }
+        if (wrote) fputc('\n', f);
+    }
+    return oom || ferror(f) ? -1 : 0;
+}
+
 int out_write_txt(FILE *f, const out_result *r) {
+    if (r->mark_switches) return write_txt_marked(f, r);
     int oom = 0;
     for (int i = 0; i < r->n_segs && !oom; i++) {
         char *t = segment_text(r, i, &oom);

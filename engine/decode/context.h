@@ -8,6 +8,7 @@
 #include "mel/mel.h"
 #include "model/forward.h"
 #include "model/model.h"
+#include "decode/langset.h"
 #include "decode/window.h"
 #include "decode/word_timing.h"
 
@@ -83,5 +84,11 @@ void uzw_ctx_fill_window(uzw_context *ctx, size_t start, size_t n, float pad);
 /* Language detection on the window already encoded in ctx->st (enc_out): fills lang_probs and
  * returns the index of the most probable language. */
 int uzw_detect_language(uzw_context *ctx);
+/* The same restricted to an allowed set (NULL or empty: every language): lang_probs then holds
+ * the set's folded probabilities; returns the model index of the most probable allowed language. */
+int uzw_detect_language_in(uzw_context *ctx, const uzw_langset *set);
+/* Softmax over every language token (by model index) for the window encoded in ctx->st; returns
+ * the index of the most probable, -1 on failure. Leaves ctx->lang_probs alone. */
+int uzw_language_probs(uzw_context *ctx, float *p_by_index);
 
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "decode/search.h"
+#include "core/util.h"
 
 typedef struct {
     int src;       /* beam it extends */
@@ -215,6 +216,7 @@ int uzw_search_window(const uzw_model *m, uzw_fwd_state *st, const int32_t *prom
     if (B > st->n_seq_max || o->max_sample < 0) return -1;
     uzw_decoder_begin(m, st);
     if (uzw_decoder_step(m, st, prompt, n_prompt) != 0) return -1;
+    out->t_prompt_ms = uzw_now_ms();
     out->no_speech_prob = no_speech_of(m, st, prompt, n_prompt);
     out->n_tokens = 0;
     out->sum_logprob = 0;

@@ -41,6 +41,7 @@ typedef struct {
     float avg_logprob;     /* sum_logprob / (n_tokens + 1) */
     float no_speech_prob;  /* -1 when the prompt has no SOT */
     int n_steps;           /* decoder steps run */
+    double t_prompt_ms;    /* uzw_now_ms() when the prompt's logits (the first token's) were ready */
 } uzw_search_result;
 
 /* Decode the window encoded in st (uzw_decoder_begin done by this call) after the prompt.

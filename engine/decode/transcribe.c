@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "core/util.h"
+#include "decode/codeswitch.h"
 #include "decode/context.h"
 #include "decode/repetition.h"
 #include "model/ops.h"
@@ -105,8 +106,9 @@ static uzw_status join_text(uzw_context *ctx) {
     return UZW_OK;
 }
 
-static uzw_status resolve_language(uzw_context *ctx, const uzw_params *p, int *lang, int *detect) {
+static uzw_status resolve_language(uzw_context *ctx, const uzw_params *p, uzw_langset *set, int *lang, int *detect) {
     const uzw_model *m = ctx->m;
+    memset(set, 0, sizeof *set);
     const char *code = p->language && *p->language ? p->language : "auto";
     int multilingual = m->dims.n_vocab >= 51865;
     *detect = 0;
@@ -115,6 +117,13 @@ static uzw_status resolve_language(uzw_context *ctx, const uzw_params *p, int *l
         if (strcmp(code, "auto") && strcmp(code, "en"))
             return uzw_ctx_fail(ctx, UZW_ERR_LANGUAGE, "this is an English-only model; language '%s' is not available", code);
         strcpy(ctx->language, "en");
+        return UZW_OK;
+    }
+    char msg[256];
+    if (uzw_langset_parse(m, p->languages, set, msg, sizeof msg) != 0) return uzw_ctx_fail(ctx, UZW_ERR_LANGUAGE, "%s", msg);
+    if (!strcmp(code, "auto") && set->n == 1) { /* one allowed language: nothing to detect */
+        *lang = set->idx[0];
+        snprintf(ctx->language, sizeof ctx->language, "%s", m->lang_codes[*lang]);
         return UZW_OK;
     }
     if (!strcmp(code, "auto")) { *detect = 1; return UZW_OK; }
@@ -281,7 +290,12 @@ static uzw_status transcribe_core(uzw_context *ctx, const float *pcm, size_t n, 
     uzw_ops_set_threads(p.n_threads);
 
     int lang, detect;
-    if ((st = resolve_language(ctx, &p, &lang, &detect)) != UZW_OK) return st;
+    uzw_langset set;
+    if ((st = resolve_language(ctx, &p, &set, &lang, &detect)) != UZW_OK) return st;
+    int cs = p.code_switch && detect && set.n >= 2; /* language per window, segment and word */
+    if (cs) p.word_timestamps = 1;
+    float win_probs[UZW_MAX_LANGUAGES];
+    double t_start = uzw_now_ms();
 
     double t0 = uzw_now_ms();
     if ((st = compute_mel(ctx, pcm, n)) != UZW_OK) return st;
@@ -308,9 +322,12 @@ static uzw_status transcribe_core(uzw_context *ctx, const float *pcm, size_t n, 
             uzw_encode(m, &ctx->st);
             ctx->tm.encoder_ms += uzw_now_ms() - te;
             double tl = uzw_now_ms();
-            lang = uzw_detect_language(ctx);
+            lang = uzw_detect_language_in(ctx, &set);
             ctx->tm.language_ms += uzw_now_ms() - tl;
             if (lang < 0) { st = uzw_ctx_fail(ctx, UZW_ERR_INTERNAL, "language detection failed"); goto done; }
+            for (int j = 0; j < set.n; j++)
+                for (int i = 0; i < ctx->n_lang_probs; i++)
+                    if (!strcmp(ctx->lang_probs[i].code, m->lang_codes[set.idx[j]])) win_probs[j] = ctx->lang_probs[i].p;
             snprintf(ctx->language, sizeof ctx->language, "%s", m->lang_codes[lang]);
             ctx->lang_detected = 1;
             uzw_logf(p.log, p.log_user, UZW_LOG_INFO, "detected language '%s' (p = %.3f)", ctx->language, ctx->lang_probs[0].p);
@@ -321,6 +338,14 @@ static uzw_status transcribe_core(uzw_context *ctx, const float *pcm, size_t n, 
             uzw_ctx_fill_window(ctx, seek, seg, 0.0f);
             uzw_encode(m, &ctx->st);
             ctx->tm.encoder_ms += uzw_now_ms() - te;
+            if (cs && seek > 0) { /* code-switching: every window gets its own language */
+                double tl = uzw_now_ms();
+                float full[UZW_MAX_LANGUAGES];
+                if (uzw_language_probs(ctx, full) < 0) { st = uzw_ctx_fail(ctx, UZW_ERR_INTERNAL, "language detection failed"); goto done; }
+                lang = set.idx[uzw_langset_restrict(&set, m->sp.n_languages, full, win_probs)];
+                ctx->tm.language_ms += uzw_now_ms() - tl;
+                uzw_logf(p.log, p.log_user, UZW_LOG_DEBUG, "window %.2f s: language '%s'", seek / 100.0, m->lang_codes[lang]);
+            }
         }
 
         size_t n_prev = hist.n - reset_since;
@@ -332,6 +357,7 @@ static uzw_status transcribe_core(uzw_context *ctx, const float *pcm, size_t n, 
             goto done;
         }
         ctx->tm.decoder_ms += uzw_now_ms() - td;
+        if (ctx->tm.n_windows == 0) ctx->tm.first_token_ms = wr.t_first_token_ms - t_start;
         ctx->tm.n_decoder_steps += wr.n_steps;
         ctx->tm.n_windows++;
         uzw_logf(p.log, p.log_user, UZW_LOG_DEBUG,
@@ -355,11 +381,19 @@ static uzw_status transcribe_core(uzw_context *ctx, const float *pcm, size_t n, 
         }
         double tk = uzw_now_ms();
         size_t next_seek;
+        int first_seg = ctx->n_seg;
         if ((st = keep_segments(ctx, &p, &wr, seek, seg, lang, &hist, &last_speech, &next_seek)) != UZW_OK) goto done;
         ctx->tm.detok_ms += uzw_now_ms() - tk;
+        if (cs) {
+            uzw_cs_window w = {.set = &set, .win_probs = win_probs, .win_lang = lang, .seek = seek, .seg_frames = seg,
+                               .content_frames = content, .next_seek = next_seek};
+            if ((st = uzw_cs_label_window(ctx, &p, &w, first_seg, &rng)) != UZW_OK) goto done;
+        }
         if (!p.condition_on_previous_text || wr.temperature > p.prompt_reset_on_temperature) reset_since = hist.n;
         seek = next_seek;
     }
+    if (cs && (st = uzw_cs_find_switches(ctx)) != UZW_OK) goto done;
+    if ((st = uzw_apply_uz_script(ctx, p.uz_script)) != UZW_OK) goto done;
     st = join_text(ctx);
 done:
     free(hist.v);

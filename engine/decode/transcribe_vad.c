@@ -52,6 +52,7 @@ uzw_status uzw_transcribe_speech_only(uzw_context *ctx, const float *pcm, size_t
                 s->words[w].end = uzw_vad_map_time(r, k, s->words[w].end);
             }
         }
+        for (int j = 0; j < ctx->n_sw; j++) ctx->sw[j].time = uzw_vad_map_time(r, k, ctx->sw[j].time);
         ctx->duration = n / (double)UZW_SAMPLE_RATE;
     }
     free(r);

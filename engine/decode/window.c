@@ -57,6 +57,7 @@ int uzw_decode_with_fallback(const uzw_model *m, uzw_fwd_state *st, const int32_
         uzw_search_result sr = {.tokens = cand};
         if (uzw_search_window(m, st, prompt, n_prompt, &o, &sr) != 0) { free(cand); return -1; }
         res->n_steps += sr.n_steps;
+        if (res->n_attempts == 0) res->t_first_token_ms = sr.t_prompt_ms;
         res->n_attempts++;
         float cr = text_ratio(m, sr.tokens, sr.n_tokens);
         int below_cr = !(cr > p->compression_ratio_threshold);

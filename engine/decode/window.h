@@ -21,6 +21,7 @@ typedef struct {
     float compression_ratio;/* of the decoded text (zlib, as OAI/faster-whisper) */
     int n_steps;            /* decoder steps over all attempts */
     int n_attempts;
+    double t_first_token_ms;/* uzw_now_ms() when the first attempt's first-token logits were ready */
 } uzw_window_result;
 
 /* Decode the encoded window (st) after the prompt with the fallback schedule of p. res->tokens must
