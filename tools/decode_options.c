@@ -31,6 +31,7 @@ const struct option decode_options[DECODE_OPT_COUNT] = {
 void decode_product_defaults(uzw_params *p) {
     p->languages = DECODE_DEFAULT_LANGUAGES;
     p->code_switch = 1;
+    p->uz_script = UZW_UZ_SCRIPT_LATIN;
 }
 
 void decode_options_help(FILE *f) {
@@ -55,7 +56,7 @@ void decode_options_help(FILE *f) {
             "                          with two or more and no --language, every segment and word is\n"
             "                          labelled and switch points are found (implies --word-timestamps)\n"
             "      --no-code-switch    one language per window, picked from --languages\n"
-            "      --uz-script S       script of Uzbek text: latin, cyrillic or as-decoded (default)\n");
+            "      --uz-script S       script of Uzbek text: latin (default), cyrillic or as-decoded\n");
 }
 
 static int num(const char *s, double lo, double hi, double *out) {

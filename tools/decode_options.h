@@ -21,8 +21,8 @@ typedef struct {
     char languages[512];
 } decode_store;
 
-/* The product's defaults on top of uzw_default_params(): allowed languages uz,ru and
- * code-switch detection on. */
+/* The product's defaults on top of uzw_default_params(): allowed languages uz,ru,
+ * code-switch detection on, Uzbek written in Latin. */
 void decode_product_defaults(uzw_params *p);
 
 /* Handle option code c with argument arg: 1 handled, 0 not a decoding option, -1 bad value

@@ -13,6 +13,12 @@ ctest --test-dir build --output-on-failure -j"$NPROC" -L cpu | tee build/ctest-m
 echo "== GPU tests (label gpu; each skips with its reason where there is no GPU)"
 ctest --test-dir build --output-on-failure -V -L gpu | tee build/ctest-gpu.log | grep -E 'SKIP|Synthesis|tests passed' || true
 
+echo "== bench on the CI subset of the evaluation sets (real speech, default model; docs/bench.md)"
+python3 bench/sets/make_eval_sets.py --sets ci --out build/eval >/dev/null
+build/uzwhisper bench build/eval/ci/manifest.jsonl --json build/bench-ci.json --md build/bench-ci.md \
+    --plots build/bench-ci-plots --quiet
+cat build/bench-ci.md
+
 echo "== sanitizer build (ASan + UBSan)"
 cmake -B build-asan -DUZW_SANITIZE=ON -DUZW_CUDA=OFF -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build-asan -j"$NPROC" >/dev/null

@@ -22,6 +22,9 @@
 #define MAX_TOKENS_PER_SECOND 12.0
 /* Segments shorter than this (mel frames, 10 ms each) keep the window's label. */
 #define MIN_SEGMENT_FRAMES 30
+/* A window whose label is at least this sure passes it to its segments without identifying each
+ * one (an encoder pass per segment saved); the segments' text cues still apply. */
+#define WINDOW_SURE 0.98f
 /* A segment covering at least this share of its window's audio uses the window's label as is. */
 #define WHOLE_WINDOW_SHARE 0.8
 
@@ -196,7 +199,8 @@ static uzw_status label_segment(uzw_context *ctx, const uzw_params *p, const uzw
     float audio[UZW_MAX_LANGUAGES], seg_p[UZW_MAX_LANGUAGES];
     int whole = nf >= (size_t)(WHOLE_WINDOW_SHARE * (double)w->seg_frames);
     int short_seg = nf < MIN_SEGMENT_FRAMES;
-    if (whole || short_seg) {
+    int sure = dec >= 0 && w->win_probs[dec] >= WINDOW_SURE;
+    if (whole || short_seg || sure) {
         memcpy(audio, w->win_probs, sizeof(float) * (size_t)n);
         if (whole) { f0 = w->seek; nf = w->seg_frames; }
     } else {
@@ -275,12 +279,35 @@ static int insert_segment(uzw_context *ctx, int first_seg, redecode *r, double t
     return at;
 }
 
+int uzw_cs_speech_regions(const float *pcm, size_t n, uzw_vad_region **out) {
+    uzw_vad_opts o = uzw_vad_default_opts();
+    o.min_silence_ms = 300; /* split at short pauses: a gap between segments is often one */
+    o.pad_ms = 50;
+    *out = NULL;
+    int k = uzw_vad_regions(pcm, n, &o, NULL, 0);
+    if (k < 0) return -1;
+    *out = malloc(sizeof **out * (size_t)(k ? k : 1));
+    if (!*out) return -1;
+    return uzw_vad_regions(pcm, n, &o, *out, k);
+}
+
+/* Seconds of speech in mel frames [f0, f0 + nf). */
+static double speech_in(const uzw_cs_window *w, size_t f0, size_t nf) {
+    size_t a = f0 * 160, b = (f0 + nf) * 160, total = 0;
+    for (int i = 0; i < w->n_speech; i++) {
+        size_t s0 = w->speech[i].start > a ? w->speech[i].start : a, s1 = w->speech[i].end < b ? w->speech[i].end : b;
+        if (s1 > s0) total += s1 - s0;
+    }
+    return total / 16000.0;
+}
+
 /* One uncovered stretch [f0, f0 + nf) of the window. */
 static uzw_status fill_gap(uzw_context *ctx, const uzw_params *p, const uzw_cs_window *w, const uzru_pair *q,
                            int first_seg, size_t f0, size_t nf, uint64_t *rng) {
     const uzw_model *m = ctx->m;
     const uzw_langset *set = w->set;
     float audio[UZW_MAX_LANGUAGES], gp[UZW_MAX_LANGUAGES];
+    if (speech_in(w, f0, nf) < UZW_CS_MIN_GAP_SPEECH) return UZW_OK; /* a pause, not skipped speech */
     if (audio_probs(ctx, set, f0, nf, audio) != 0) return uzw_ctx_fail(ctx, UZW_ERR_INTERNAL, "language identification failed");
     combine_text(q, audio, set->n, NULL, 0, gp);
     int d = argmax_f(gp, set->n, -1);

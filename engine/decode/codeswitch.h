@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+#include "audio/vad.h"
 #include "decode/context.h"
 
 /* A segment label below this probability is checked by decoding under the runner-up too. */
@@ -22,7 +23,16 @@ typedef struct {
     size_t seek, seg_frames; /* the window, mel frames */
     size_t content_frames;   /* mel frames of the whole input */
     size_t next_seek;        /* where the next window starts (audio after it is decoded again) */
+    const uzw_vad_region *speech; /* speech regions of the input (samples), for the gap check */
+    int n_speech;
 } uzw_cs_window;
+
+/* Speech regions of the whole input for the gap check (malloc'ed into *out; count returned, -1
+ * when out of memory): the energy VAD with short silences splitting and little padding. */
+int uzw_cs_speech_regions(const float *pcm, size_t n, uzw_vad_region **out);
+
+/* An uncovered stretch is decoded only when it holds at least this much speech (seconds). */
+#define UZW_CS_MIN_GAP_SPEECH 0.5
 
 /* Audio of a window that no segment covers, at least this long (mel frames), is identified on its
  * own; when its language is not the one the window was decoded in, it is decoded in its own. */

@@ -296,9 +296,12 @@ static uzw_status transcribe_core(uzw_context *ctx, const float *pcm, size_t n, 
     if (cs) p.word_timestamps = 1;
     float win_probs[UZW_MAX_LANGUAGES];
     double t_start = uzw_now_ms();
+    uzw_vad_region *speech = NULL;
+    int n_speech = cs ? uzw_cs_speech_regions(pcm, n, &speech) : 0;
+    if (n_speech < 0) { free(speech); return uzw_ctx_fail(ctx, UZW_ERR_NO_MEMORY, "out of memory"); }
 
     double t0 = uzw_now_ms();
-    if ((st = compute_mel(ctx, pcm, n)) != UZW_OK) return st;
+    if ((st = compute_mel(ctx, pcm, n)) != UZW_OK) { free(speech); return st; }
     ctx->tm.mel_ms = uzw_now_ms() - t0;
     size_t content = ctx->mel_frames - 1; /* = n / 160 */
 
@@ -386,7 +389,8 @@ static uzw_status transcribe_core(uzw_context *ctx, const float *pcm, size_t n, 
         ctx->tm.detok_ms += uzw_now_ms() - tk;
         if (cs) {
             uzw_cs_window w = {.set = &set, .win_probs = win_probs, .win_lang = lang, .seek = seek, .seg_frames = seg,
-                               .content_frames = content, .next_seek = next_seek};
+                               .content_frames = content, .next_seek = next_seek, .speech = speech,
+                               .n_speech = n_speech};
             if ((st = uzw_cs_label_window(ctx, &p, &w, first_seg, &rng)) != UZW_OK) goto done;
         }
         if (!p.condition_on_previous_text || wr.temperature > p.prompt_reset_on_temperature) reset_since = hist.n;
@@ -396,6 +400,7 @@ static uzw_status transcribe_core(uzw_context *ctx, const float *pcm, size_t n, 
     if ((st = uzw_apply_uz_script(ctx, p.uz_script)) != UZW_OK) goto done;
     st = join_text(ctx);
 done:
+    free(speech);
     free(hist.v);
     free(prompt);
     free(wr.tokens);
