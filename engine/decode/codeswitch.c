@@ -22,9 +22,10 @@
 #define MAX_TOKENS_PER_SECOND 12.0
 /* Segments shorter than this (mel frames, 10 ms each) keep the window's label. */
 #define MIN_SEGMENT_FRAMES 30
-/* A window whose label is at least this sure passes it to its segments without identifying each
- * one (an encoder pass per segment saved); the segments' text cues still apply. */
-#define WINDOW_SURE 0.98f
+/* A segment overrides its window's label only with at least this probability: the language head
+ * on a few seconds of padded audio is unreliable (on 1-4 s pieces of Uzbek it says English with
+ * p = 0.5-0.7). */
+#define SEGMENT_OVERRIDE 0.8f
 /* A segment covering at least this share of its window's audio uses the window's label as is. */
 #define WHOLE_WINDOW_SHARE 0.8
 
@@ -62,14 +63,17 @@ static int argmax_f(const float *p, int n, int skip) {
     return b;
 }
 
-/* Segment probabilities: audio probabilities (log) + W * text log-odds split between uz and ru. */
-static void combine_text(const uzru_pair *q, const float *audio, int n, const char *text, float w, float *out) {
+/* Segment probabilities: audio probabilities (log) + W * text log-odds split between uz and ru.
+ * Text decoded under uz or ru leans to that language by construction, so only cues against the
+ * language it was decoded in count (dec: its entry, -1 for none). */
+static void combine_text(const uzru_pair *q, const float *audio, int n, const char *text, float w, int dec, float *out) {
     double score[UZW_MAX_LANGUAGES];
     for (int j = 0; j < n; j++) score[j] = log(fmax(audio[j], 1e-30));
     if (q->uz >= 0 && q->ru >= 0 && text) {
         uzw_uz_ru_cues c;
         uzw_text_uz_ru_cues(text, &c);
         float L = uzw_text_uz_ru_logodds(&c);
+        if ((dec == q->uz && L > 0) || (dec == q->ru && L < 0)) L = 0;
         score[q->uz] += w * L / 2;
         score[q->ru] -= w * L / 2;
     }
@@ -199,58 +203,33 @@ static uzw_status label_segment(uzw_context *ctx, const uzw_params *p, const uzw
     float audio[UZW_MAX_LANGUAGES], seg_p[UZW_MAX_LANGUAGES];
     int whole = nf >= (size_t)(WHOLE_WINDOW_SHARE * (double)w->seg_frames);
     int short_seg = nf < MIN_SEGMENT_FRAMES;
-    int sure = dec >= 0 && w->win_probs[dec] >= WINDOW_SURE;
-    if (whole || short_seg || sure) {
+    if (whole || short_seg) {
         memcpy(audio, w->win_probs, sizeof(float) * (size_t)n);
         if (whole) { f0 = w->seek; nf = w->seg_frames; }
     } else {
         if (audio_probs(ctx, set, f0, nf, audio) != 0) return uzw_ctx_fail(ctx, UZW_ERR_INTERNAL, "segment language identification failed");
         *enc_is_window = 0;
     }
-    combine_text(q, audio, n, s->text, W_TEXT_SEGMENT, seg_p);
+    combine_text(q, audio, n, s->text, W_TEXT_SEGMENT, dec, seg_p);
     int d = argmax_f(seg_p, n, -1);
-    int need_other = d != dec, low = seg_p[d] < UZW_CS_CONFIDENT && n > 1;
-    if ((need_other || low) && !short_seg) {
+    if (dec >= 0 && d != dec && seg_p[d] < SEGMENT_OVERRIDE) d = dec; /* not sure enough to contradict */
+    int need_other = d != dec;
+    if (need_other && !short_seg) {
         /* the audio the re-decode reads must be in st: the segment's own, or the window's */
         if (whole && !*enc_is_window) {
             uzw_ctx_fill_window(ctx, w->seek, w->seg_frames, 0.0f);
             uzw_encode(m, &ctx->st);
             *enc_is_window = 1;
         }
-        if (need_other) {
-            redecode r;
-            if (decode_as(ctx, p, set->idx[d], f0, nf, s->t0, s->t1, rng, &r) != 0) {
-                redecode_free(&r);
-                return uzw_ctx_fail(ctx, UZW_ERR_INTERNAL, "re-decoding the segment at %.2f s failed", s->t0);
-            }
-            uzw_logf(p->log, p->log_user, UZW_LOG_INFO, "segment %.2f-%.2f s: %s (p = %.2f), decoded again from %s",
-                     s->t0, s->t1, m->lang_codes[set->idx[d]], seg_p[d], m->lang_codes[w->win_lang]);
-            if (r.n_tokens > 0 && take_redecode(ctx, s, &r) != 0) { redecode_free(&r); return uzw_ctx_fail(ctx, UZW_ERR_NO_MEMORY, "out of memory"); }
+        redecode r;
+        if (decode_as(ctx, p, set->idx[d], f0, nf, s->t0, s->t1, rng, &r) != 0) {
             redecode_free(&r);
-        } else {
-            /* not confident: decode under the runner-up as well and let the decodes' fit decide */
-            int o = argmax_f(seg_p, n, d);
-            redecode rd, ro;
-            if (decode_as(ctx, p, set->idx[d], f0, nf, s->t0, s->t1, rng, &rd) != 0 ||
-                decode_as(ctx, p, set->idx[o], f0, nf, s->t0, s->t1, rng, &ro) != 0) {
-                redecode_free(&rd);
-                redecode_free(&ro);
-                return uzw_ctx_fail(ctx, UZW_ERR_INTERNAL, "re-decoding the segment at %.2f s failed", s->t0);
-            }
-            double sd = log(fmax(seg_p[d], 1e-30)) + rd.avg_logprob, so = log(fmax(seg_p[o], 1e-30)) + ro.avg_logprob;
-            double rest = 1.0 - seg_p[d] - seg_p[o];
-            double pd = 1.0 / (1.0 + exp(so - sd)); /* share of d within the pair */
-            seg_p[d] = (float)(pd * (1 - rest));
-            seg_p[o] = (float)((1 - pd) * (1 - rest));
-            if (so > sd && ro.n_tokens > 0) {
-                uzw_logf(p->log, p->log_user, UZW_LOG_INFO, "segment %.2f-%.2f s: %s (p = %.2f) after decoding under both %s and %s",
-                         s->t0, s->t1, m->lang_codes[set->idx[o]], seg_p[o], m->lang_codes[set->idx[d]], m->lang_codes[set->idx[o]]);
-                if (take_redecode(ctx, s, &ro) != 0) { redecode_free(&rd); redecode_free(&ro); return uzw_ctx_fail(ctx, UZW_ERR_NO_MEMORY, "out of memory"); }
-                d = o;
-            }
-            redecode_free(&rd);
-            redecode_free(&ro);
+            return uzw_ctx_fail(ctx, UZW_ERR_INTERNAL, "re-decoding the segment at %.2f s failed", s->t0);
         }
+        uzw_logf(p->log, p->log_user, UZW_LOG_INFO, "segment %.2f-%.2f s: %s (p = %.2f), decoded again from %s",
+                 s->t0, s->t1, m->lang_codes[set->idx[d]], seg_p[d], m->lang_codes[w->win_lang]);
+        if (r.n_tokens > 0 && take_redecode(ctx, s, &r) != 0) { redecode_free(&r); return uzw_ctx_fail(ctx, UZW_ERR_NO_MEMORY, "out of memory"); }
+        redecode_free(&r);
     }
     snprintf(s->lang, sizeof s->lang, "%s", m->lang_codes[set->idx[d]]);
     s->lang_prob = seg_p[d];
@@ -309,7 +288,7 @@ static uzw_status fill_gap(uzw_context *ctx, const uzw_params *p, const uzw_cs_w
     float audio[UZW_MAX_LANGUAGES], gp[UZW_MAX_LANGUAGES];
     if (speech_in(w, f0, nf) < UZW_CS_MIN_GAP_SPEECH) return UZW_OK; /* a pause, not skipped speech */
     if (audio_probs(ctx, set, f0, nf, audio) != 0) return uzw_ctx_fail(ctx, UZW_ERR_INTERNAL, "language identification failed");
-    combine_text(q, audio, set->n, NULL, 0, gp);
+    combine_text(q, audio, set->n, NULL, 0, -1, gp);
     int d = argmax_f(gp, set->n, -1);
     if (set->idx[d] == w->win_lang) return UZW_OK; /* the window's decoder saw this and wrote nothing */
     double t0 = f0 / 100.0, t1 = (f0 + nf) / 100.0;

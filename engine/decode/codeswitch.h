@@ -1,8 +1,8 @@
 /* codeswitch.h - code-switch detection (docs/codeswitch.md): after a window is decoded in the
  * language detected on it, each of its segments gets a language from the language head on the
  * segment's own audio (restricted to the allowed set) combined with the Uzbek/Russian letter and
- * word cues of its text; a segment whose language differs from the one it was decoded in, or whose
- * label is not confident, is decoded again on its own audio under the other language; words are
+ * word cues of its text; a segment whose language differs from the one it was decoded in is decoded
+ * again on its own audio under its language; words are
  * labelled from their segment's probabilities and their own cues; switch points are where the label
  * of consecutive words changes. */
 #ifndef UZW_CODESWITCH_H
@@ -13,8 +13,6 @@
 #include "audio/vad.h"
 #include "decode/context.h"
 
-/* A segment label below this probability is checked by decoding under the runner-up too. */
-#define UZW_CS_CONFIDENT 0.75f
 
 typedef struct {
     const uzw_langset *set;  /* >= 2 languages */
