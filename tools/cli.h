@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include "uzwhisper.h"
+
 /* Exit codes every subcommand uses (documented in README.md). */
 enum {
     UZW_EXIT_OK = 0,
@@ -23,6 +25,12 @@ int cmd_bench(int argc, char **argv);
  * tree's models/default.uzw, else ~/.local/share/uzwhisper/default.uzw. Writes the first
  * candidate that exists (or the first candidate if none does) into out; returns 1 if it exists. */
 int cli_default_model(char *out, size_t out_size);
+
+/* The engine's log callback for the commands: warnings and errors always, the rest when *(int *)user
+ * (the --verbose flag) is set. */
+void cli_log_to_stderr(uzw_log_level level, const char *msg, void *user);
+/* A whole decimal integer in [lo, hi] into *out: 0, or -1 (out untouched). */
+int cli_parse_int(const char *s, int lo, int hi, int *out);
 
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

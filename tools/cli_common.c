@@ -58,3 +58,16 @@ int cli_default_model(char *out, size_t n) {
     snprintf(out, n, "%s", k > 1 ? cand[1] : cand[0]);
     return 0;
 }
+
+void cli_log_to_stderr(uzw_log_level level, const char *msg, void *user) {
+    int verbose = user ? *(int *)user : 0;
+    if (level <= UZW_LOG_WARN || verbose) fprintf(stderr, "uzwhisper: %s\n", msg);
+}
+
+int cli_parse_int(const char *s, int lo, int hi, int *out) {
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || v < lo || v > hi) return -1;
+    *out = (int)v;
+    return 0;
+}

@@ -55,18 +55,6 @@ static void help(FILE *f) {
     decode_options_help(f);
 }
 
-static void log_to_stderr(uzw_log_level level, const char *msg, void *user) {
-    int verbose = *(int *)user;
-    if (level <= UZW_LOG_WARN || verbose) fprintf(stderr, "uzwhisper: %s\n", msg);
-}
-
-static int parse_int(const char *s, int lo, int hi, int *out) {
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < lo || v > hi) return -1;
-    *out = (int)v;
-    return 0;
-}
 
 static int is_dir(const char *p) {
     struct stat st;
@@ -223,10 +211,10 @@ int cmd_bench(int argc, char **argv) {
         case O_PLOTS: plots_dir = optarg; break;
         case 'm': model_arg = optarg; break;
         case 't':
-            if (parse_int(optarg, 1, 1024, &cfg.threads)) { cli_error("bad --threads '%s' (1 to 1024)", optarg); return UZW_EXIT_USAGE; }
+            if (cli_parse_int(optarg, 1, 1024, &cfg.threads)) { cli_error("bad --threads '%s' (1 to 1024)", optarg); return UZW_EXIT_USAGE; }
             break;
         case O_LIMIT:
-            if (parse_int(optarg, 1, INT_MAX, &limit)) { cli_error("bad --limit '%s' (a positive count)", optarg); return UZW_EXIT_USAGE; }
+            if (cli_parse_int(optarg, 1, INT_MAX, &limit)) { cli_error("bad --limit '%s' (a positive count)", optarg); return UZW_EXIT_USAGE; }
             break;
         case O_COMPARE:
             if (strcmp(optarg, "faster-whisper") != 0) {
@@ -259,7 +247,7 @@ int cmd_bench(int argc, char **argv) {
         case O_PROMPT: cfg.params.initial_prompt = optarg; break;
         case O_NOCOND: cfg.params.condition_on_previous_text = 0; break;
         case O_MAXTOK:
-            if (parse_int(optarg, 1, 100000, &cfg.params.max_tokens_per_window)) {
+            if (cli_parse_int(optarg, 1, 100000, &cfg.params.max_tokens_per_window)) {
                 cli_error("bad --max-tokens '%s'", optarg);
                 return UZW_EXIT_USAGE;
             }
@@ -336,7 +324,7 @@ int cmd_bench(int argc, char **argv) {
     }
     cfg.model_path = model_path;
     uzw_model_params mp = uzw_model_default_params();
-    mp.log = cfg.params.log = log_to_stderr;
+    mp.log = cfg.params.log = cli_log_to_stderr;
     mp.log_user = cfg.params.log_user = &cfg.verbose;
     uzw_model *model = NULL;
     uzw_status st = uzw_model_load(model_path, &mp, &model, err, sizeof err);

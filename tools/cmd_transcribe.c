@@ -42,18 +42,6 @@ static void help(FILE *f) {
     decode_options_help(f);
 }
 
-static void log_to_stderr(uzw_log_level level, const char *msg, void *user) {
-    int verbose = *(int *)user;
-    if (level <= UZW_LOG_WARN || verbose) fprintf(stderr, "uzwhisper: %s\n", msg);
-}
-
-static int parse_int(const char *s, int lo, int hi, int *out) {
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < lo || v > hi) return -1;
-    *out = (int)v;
-    return 0;
-}
 
 enum { O_TASK = 256, O_PROMPT, O_NOCOND, O_MAXTOK, O_JSON, O_MANIFEST, O_RESUME, O_NORESUME, O_FAILURES, O_KEEPEXT, O_NOPROGRESS, O_MARK };
 
@@ -90,11 +78,11 @@ int cmd_transcribe(int argc, char **argv) {
             else if (!strcmp(optarg, "translate")) cfg.params.task = UZW_TASK_TRANSLATE;
             else { cli_error("--task must be transcribe or translate, not '%s'", optarg); return UZW_EXIT_USAGE; }
             break;
-        case 't': if (parse_int(optarg, 0, 1024, &cfg.threads)) { cli_error("bad --threads '%s'", optarg); return UZW_EXIT_USAGE; } break;
+        case 't': if (cli_parse_int(optarg, 0, 1024, &cfg.threads)) { cli_error("bad --threads '%s'", optarg); return UZW_EXIT_USAGE; } break;
         case O_PROMPT: cfg.params.initial_prompt = optarg; break;
         case O_NOCOND: cfg.params.condition_on_previous_text = 0; break;
         case O_MAXTOK:
-            if (parse_int(optarg, 1, 100000, &cfg.params.max_tokens_per_window)) { cli_error("bad --max-tokens '%s'", optarg); return UZW_EXIT_USAGE; }
+            if (cli_parse_int(optarg, 1, 100000, &cfg.params.max_tokens_per_window)) { cli_error("bad --max-tokens '%s'", optarg); return UZW_EXIT_USAGE; }
             break;
         case O_JSON: cfg.as_json = 1; break;
         case 'v': cfg.verbose = 1; break;
@@ -104,7 +92,7 @@ int cmd_transcribe(int argc, char **argv) {
             if (n_manifests == 64) { cli_error("at most 64 --manifest files"); return UZW_EXIT_USAGE; }
             manifests[n_manifests++] = optarg;
             break;
-        case 'w': if (parse_int(optarg, 1, 1024, &cfg.workers)) { cli_error("bad --workers '%s' (1 to 1024)", optarg); return UZW_EXIT_USAGE; } break;
+        case 'w': if (cli_parse_int(optarg, 1, 1024, &cfg.workers)) { cli_error("bad --workers '%s' (1 to 1024)", optarg); return UZW_EXIT_USAGE; } break;
         case O_RESUME: cfg.resume = 1; break;
         case O_NORESUME: cfg.resume = 0; break;
         case O_FAILURES: cfg.failures_path = optarg; break;
@@ -161,7 +149,7 @@ int cmd_transcribe(int argc, char **argv) {
     }
     cfg.model_path = model_path;
     uzw_model_params mp = uzw_model_default_params();
-    mp.log = cfg.params.log = log_to_stderr;
+    mp.log = cfg.params.log = cli_log_to_stderr;
     mp.log_user = cfg.params.log_user = &cfg.verbose;
     uzw_model *model = NULL;
     uzw_status st = uzw_model_load(model_path, &mp, &model, err, sizeof err);
