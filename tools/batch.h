@@ -104,6 +104,7 @@ typedef struct {
     int verbose;
     int mark_switches;         /* txt: mark code-switch points ("[ru] ")               */
     uzw_params params;         /* language/task/... for every file (manifest overrides) */
+    const char *device;        /* "cpu" (or NULL/""), "cuda", "cuda:N" */
 } batch_config;
 
 typedef struct {

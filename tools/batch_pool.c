@@ -157,6 +157,15 @@ void *batch_worker(void *arg) {
         atomic_fetch_sub(&P->workers_left, 1);
         return NULL;
     }
+    if (P->cfg->device && *P->cfg->device && uzw_context_set_device(ctx, P->cfg->device) != UZW_OK) {
+        pthread_mutex_lock(&P->mu);
+        P->sum->internal_error = 1;
+        batch_progress_note(&P->prog, "uzwhisper: error: %s\n", uzw_last_error(ctx));
+        pthread_mutex_unlock(&P->mu);
+        uzw_context_free(ctx);
+        atomic_fetch_sub(&P->workers_left, 1);
+        return NULL;
+    }
     for (;;) {
         if (atomic_load(&P->stop)) break;
         pthread_mutex_lock(&P->mu);

@@ -158,6 +158,7 @@ typedef struct {
     const char *fw_script;   /* bench/fw_bench.py */
     uzw_params params;
     int threads;
+    const char *device;      /* --device: "cpu" (or NULL/""), "cuda", "cuda:N" */
     double switch_tol;
     int compare;             /* --compare faster-whisper */
     int warmup;              /* one untimed run of the first utterance before timing */

@@ -147,6 +147,11 @@ int bench_run_ours(bench_config *cfg, const uzw_model *model, bench_set *sets, i
         snprintf(err, err_size, "cannot create a decoding context: %s", uzw_status_string(st));
         return -1;
     }
+    if (cfg->device && *cfg->device && uzw_context_set_device(ctx, cfg->device) != UZW_OK) {
+        snprintf(err, err_size, "%s", uzw_last_error(ctx));
+        uzw_context_free(ctx);
+        return -1;
+    }
     int total = 0, done = 0;
     for (int k = 0; k < n_sets; k++) total += sets[k].m.n;
     if (cfg->warmup && total > 0) {

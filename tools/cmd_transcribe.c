@@ -63,6 +63,7 @@ int cmd_transcribe(int argc, char **argv) {
     memcpy(opts + sizeof base_opts / sizeof base_opts[0], decode_options, sizeof decode_options);
     memset(&opts[sizeof base_opts / sizeof base_opts[0] + DECODE_OPT_COUNT], 0, sizeof opts[0]);
     decode_store store;
+    memset(&store, 0, sizeof store);
     batch_config cfg = {.params = uzw_default_params(), .resume = 1};
     decode_product_defaults(&cfg.params);
     const char *model_arg = NULL, *format_arg = NULL, *manifests[64];
@@ -160,6 +161,7 @@ int cmd_transcribe(int argc, char **argv) {
         return st == UZW_ERR_NO_MEMORY ? UZW_EXIT_INTERNAL : UZW_EXIT_MODEL;
     }
     batch_summary sum;
+    cfg.device = store.device;
     int code = batch_run(&cfg, model, &items, &sum);
     uzw_model_free(model);
     batch_list_free(&items);

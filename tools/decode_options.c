@@ -1,13 +1,14 @@
 /* decode_options.c - parsing the decoding options of `uzwhisper transcribe`. */
 #include "decode_options.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 
 enum { O_BEAM = DECODE_OPT_FIRST, O_BEST_OF, O_PATIENCE, O_LENGTH_PENALTY, O_TEMPERATURE, O_NO_TS, O_CR, O_LOGPROB,
-       O_NO_SPEECH, O_SEED, O_WORDS, O_VAD, O_NO_CUT, O_LANGUAGES, O_NO_CS, O_UZ_SCRIPT };
+       O_NO_SPEECH, O_SEED, O_WORDS, O_VAD, O_NO_CUT, O_LANGUAGES, O_NO_CS, O_UZ_SCRIPT, O_DEVICE };
 
 const struct option decode_options[DECODE_OPT_COUNT] = {
     {"beam-size", required_argument, 0, O_BEAM},
@@ -26,6 +27,7 @@ const struct option decode_options[DECODE_OPT_COUNT] = {
     {"languages", required_argument, 0, O_LANGUAGES},
     {"no-code-switch", no_argument, 0, O_NO_CS},
     {"uz-script", required_argument, 0, O_UZ_SCRIPT},
+    {"device", required_argument, 0, O_DEVICE},
 };
 
 void decode_product_defaults(uzw_params *p) {
@@ -56,7 +58,9 @@ void decode_options_help(FILE *f) {
             "                          with two or more and no --language, every segment and word is\n"
             "                          labelled and switch points are found (implies --word-timestamps)\n"
             "      --no-code-switch    one language per window, picked from --languages\n"
-            "      --uz-script S       script of Uzbek text: latin (default), cyrillic or as-decoded\n");
+            "      --uz-script S       script of Uzbek text: latin (default), cyrillic or as-decoded\n"
+            "device:\n"
+            "      --device DEV        cpu (default), cuda or cuda:N: run the model on that GPU (fp16)\n");
 }
 
 static int num(const char *s, double lo, double hi, double *out) {
@@ -110,6 +114,16 @@ int decode_option(int c, const char *arg, uzw_params *p, decode_store *store) {
         snprintf(store->languages, sizeof store->languages, "%s", arg);
         p->languages = store->languages;
         return 1;
+    case O_DEVICE: {
+        int idx;
+        char tail;
+        if (strcmp(arg, "cpu") && strcmp(arg, "cuda") && (sscanf(arg, "cuda:%d%c", &idx, &tail) != 1 || idx < 0)) {
+            cli_error("bad --device '%s' (cpu, cuda or cuda:N)", arg);
+            return -1;
+        }
+        snprintf(store->device, sizeof store->device, "%s", arg);
+        return 1;
+    }
     case O_UZ_SCRIPT:
         if (!strcmp(arg, "latin")) p->uz_script = UZW_UZ_SCRIPT_LATIN;
         else if (!strcmp(arg, "cyrillic")) p->uz_script = UZW_UZ_SCRIPT_CYRILLIC;

@@ -8,7 +8,7 @@
 #include "uzwhisper.h"
 
 #define DECODE_OPT_FIRST 512
-#define DECODE_OPT_COUNT 16
+#define DECODE_OPT_COUNT 17
 #define DECODE_DEFAULT_LANGUAGES "uz,ru"
 #define DECODE_MAX_TEMPS 16
 
@@ -19,6 +19,7 @@ extern const struct option decode_options[DECODE_OPT_COUNT];
 typedef struct {
     float temps[DECODE_MAX_TEMPS];
     char languages[512];
+    char device[32];          /* --device: "cpu" (also when empty), "cuda", "cuda:N" */
 } decode_store;
 
 /* The product's defaults on top of uzw_default_params(): allowed languages uz,ru,

@@ -84,7 +84,7 @@ static void combine_text(const uzru_pair *q, const float *audio, int n, const ch
 static int audio_probs(uzw_context *ctx, const uzw_langset *s, size_t f0, size_t nf, float *out) {
     float full[UZW_MAX_LANGUAGES];
     uzw_ctx_fill_window(ctx, f0, nf, 0.0f);
-    uzw_encode(ctx->m, &ctx->st);
+    if (uzw_encode(ctx->m, &ctx->st) != 0) return -1;
     if (uzw_language_probs(ctx, full) < 0) return -1;
     uzw_langset_restrict(s, ctx->m->sp.n_languages, full, out);
     return 0;
@@ -218,7 +218,7 @@ static uzw_status label_segment(uzw_context *ctx, const uzw_params *p, const uzw
         /* the audio the re-decode reads must be in st: the segment's own, or the window's */
         if (whole && !*enc_is_window) {
             uzw_ctx_fill_window(ctx, w->seek, w->seg_frames, 0.0f);
-            uzw_encode(m, &ctx->st);
+            if (uzw_encode(m, &ctx->st) != 0) return uzw_ctx_fail(ctx, UZW_ERR_DEVICE, "%s", ctx->st.gpu_err);
             *enc_is_window = 1;
         }
         redecode r;

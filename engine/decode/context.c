@@ -59,6 +59,7 @@ void uzw_context_free(uzw_context *ctx) {
     free(ctx->pcm);
     free(ctx->mel);
     uzw_mel_plan_free(ctx->mel_plan);
+    uzw_context_set_device(ctx, "cpu");
     uzw_fwd_free(&ctx->st);
     free(ctx);
 }
@@ -74,9 +75,10 @@ uzw_status uzw_ctx_reserve_sequences(uzw_context *ctx, int n_seq) {
         memcpy(keep, ctx->err, sizeof keep);
         if (uzw_fwd_init(&ctx->st, ctx->m, 1, ctx->err, sizeof ctx->err) != 0) return UZW_ERR_NO_MEMORY;
         memcpy(ctx->err, keep, sizeof keep);
+        uzw_ctx_attach_gpu_state(ctx);
         return UZW_ERR_NO_MEMORY;
     }
-    return UZW_OK;
+    return uzw_ctx_attach_gpu_state(ctx);
 }
 
 int uzw_ctx_add_segment(uzw_context *ctx, const int32_t *tokens, int n, double t0, double t1, const uzw_window_result *wr) {

@@ -59,6 +59,12 @@ struct uzw_context {
     double duration;
     uzw_timings tm;
     char err[1024];
+
+    /* CUDA backend (uzw_context_set_device); all NULL on the CPU */
+    struct uzwk_ctx *kctx;          /* stream, cuBLAS, scratch            */
+    struct uzw_gpu_model *gmodel;   /* the weights on the device          */
+    struct uzw_gpu_state *gstate;   /* activations + KV cache; st.gpu     */
+    char device[16];                /* "cpu" or "cuda:N"                  */
 };
 
 /* Set ctx->err and return status. */
@@ -74,6 +80,9 @@ void uzw_ctx_set_words(uzw_context *ctx, uzw_word *words, int n);
 typedef uzw_status (*uzw_transcribe_fn)(uzw_context *ctx, const float *pcm, size_t n, const uzw_params *p);
 uzw_status uzw_transcribe_speech_only(uzw_context *ctx, const float *pcm, size_t n, const uzw_params *p,
                                       uzw_transcribe_fn core);
+/* (Re)build the device activations + KV cache for st.n_seq_max sequences when the context runs
+ * on a GPU (context_device.c); UZW_OK on the CPU. */
+uzw_status uzw_ctx_attach_gpu_state(uzw_context *ctx);
 /* Make the decoding state hold at least n_seq sequences (beams / best-of samples). */
 uzw_status uzw_ctx_reserve_sequences(uzw_context *ctx, int n_seq);
 

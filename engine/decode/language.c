@@ -15,7 +15,7 @@ static int by_prob_desc(const void *a, const void *b) {
 int uzw_language_probs(uzw_context *ctx, float *p) {
     const uzw_model *m = ctx->m;
     int32_t sot = m->sp.sot;
-    uzw_decoder_begin(m, &ctx->st);
+    if (uzw_decoder_begin(m, &ctx->st) != 0) return -1;
     if (uzw_decoder_step(m, &ctx->st, &sot, 1) != 0) return -1;
     const float *lg = ctx->st.logits + m->sp.first_lang; /* [n_languages] */
     int n = m->sp.n_languages, best = 0;

@@ -65,7 +65,7 @@ static float no_speech_of(const uzw_model *m, uzw_fwd_state *st, const int32_t *
     int V = m->dims.n_vocab;
     for (int i = 0; i < n_prompt; i++) {
         if (prompt[i] != m->sp.sot) continue;
-        uzw_decoder_logits_at(m, st, i, st->logits2);
+        if (uzw_decoder_logits_at(m, st, i, st->logits2) != 0) return -1.0f;
         double lp = uzw_log_softmax_at(st->logits2, V, m->sp.no_speech, NULL);
         return (float)exp(lp);
     }
@@ -186,8 +186,8 @@ static int search_beam(const uzw_model *m, uzw_fwd_state *st, int n_prompt, cons
         int32_t *tmp = seqs;
         seqs = nseqs;
         nseqs = tmp;
-        if (step == 0) uzw_decoder_fork(m, st, B); /* the first step expanded one beam only */
-        else uzw_decoder_reorder(m, st, src, B);
+        /* the first step expanded one beam only */
+        if ((step == 0 ? uzw_decoder_fork(m, st, B) : uzw_decoder_reorder(m, st, src, B)) != 0) goto done;
         if (uzw_decoder_step_batch(m, st, next, B) != 0) goto done;
     }
     *n_steps = step;
@@ -214,14 +214,13 @@ int uzw_search_window(const uzw_model *m, uzw_fwd_state *st, const int32_t *prom
     int sampling = o->temperature > 0;
     int B = sampling ? (o->best_of > 0 ? o->best_of : 1) : (o->beam_size > 0 ? o->beam_size : 1);
     if (B > st->n_seq_max || o->max_sample < 0) return -1;
-    uzw_decoder_begin(m, st);
-    if (uzw_decoder_step(m, st, prompt, n_prompt) != 0) return -1;
+    if (uzw_decoder_begin(m, st) != 0 || uzw_decoder_step(m, st, prompt, n_prompt) != 0) return -1;
     out->t_prompt_ms = uzw_now_ms();
     out->no_speech_prob = no_speech_of(m, st, prompt, n_prompt);
     out->n_tokens = 0;
     out->sum_logprob = 0;
     if (B > 1 && sampling) { /* best-of samples all start from the prompt's logits */
-        uzw_decoder_fork(m, st, B);
+        if (uzw_decoder_fork(m, st, B) != 0) return -1;
         for (int j = 1; j < B; j++) memcpy(st->logits + (size_t)j * V, st->logits, sizeof(float) * (size_t)V);
     }
     int n_steps = 0;

@@ -322,7 +322,7 @@ static uzw_status transcribe_core(uzw_context *ctx, const float *pcm, size_t n, 
             /* faster-whisper detects on pad_or_trim(mel[:, :3000]) of the whole mel, i.e. the
              * content frames plus the one after them */
             uzw_ctx_fill_window(ctx, 0, ctx->mel_frames < UZW_CHUNK_FRAMES ? ctx->mel_frames : UZW_CHUNK_FRAMES, 0.0f);
-            uzw_encode(m, &ctx->st);
+            if (uzw_encode(m, &ctx->st) != 0) { st = uzw_ctx_fail(ctx, UZW_ERR_DEVICE, "%s", ctx->st.gpu_err); goto done; }
             ctx->tm.encoder_ms += uzw_now_ms() - te;
             double tl = uzw_now_ms();
             lang = uzw_detect_language_in(ctx, &set);
@@ -339,7 +339,7 @@ static uzw_status transcribe_core(uzw_context *ctx, const float *pcm, size_t n, 
         /* a window of 3000 content frames at 0 is exactly what detection encoded: reuse it */
         if (!(detect && seek == 0 && seg == UZW_CHUNK_FRAMES)) {
             uzw_ctx_fill_window(ctx, seek, seg, 0.0f);
-            uzw_encode(m, &ctx->st);
+            if (uzw_encode(m, &ctx->st) != 0) { st = uzw_ctx_fail(ctx, UZW_ERR_DEVICE, "%s", ctx->st.gpu_err); goto done; }
             ctx->tm.encoder_ms += uzw_now_ms() - te;
             if (cs && seek > 0) { /* code-switching: every window gets its own language */
                 double tl = uzw_now_ms();

@@ -32,6 +32,7 @@ typedef enum {
     UZW_ERR_UNSUPPORTED = 7,  /* a valid request this build does not support            */
     UZW_ERR_LANGUAGE = 8,     /* an unknown language code, or languages on an .en model  */
     UZW_ERR_INTERNAL = 9,
+    UZW_ERR_DEVICE = 10,      /* no usable GPU, or a CUDA call failed (message says which) */
 } uzw_status;
 
 /* A short, static description of a status code ("corrupt or invalid model file", ...). */
@@ -126,6 +127,12 @@ uzw_status uzw_context_create(const uzw_model *model, uzw_context **out);
 void uzw_context_free(uzw_context *ctx);
 /* Text of the last error in this context ("" if none). Valid until the next call on ctx. */
 const char *uzw_last_error(const uzw_context *ctx);
+/* Run this context's forward pass on a device: "cpu" (the default) or "cuda" / "cuda:N". The
+ * weights are uploaded once (fp16 matrices, fp32 vectors); UZW_ERR_DEVICE when the build has no
+ * CUDA backend, there is no such GPU, or the upload fails (the context stays on the CPU). */
+uzw_status uzw_context_set_device(uzw_context *ctx, const char *device);
+/* "cpu" or "cuda:N". */
+const char *uzw_context_device(const uzw_context *ctx);
 
 /* Decode an audio file (anything libsndfile reads), downmix to mono, resample to 16 kHz. The
  * samples stay in the context for uzw_transcribe_loaded(). */

@@ -8,7 +8,11 @@
 #include "model/forward.h"
 #include "model/ops.h"
 
-void uzw_decoder_begin(const uzw_model *m, uzw_fwd_state *st) {
+int uzw_decoder_begin(const uzw_model *m, uzw_fwd_state *st) {
+    uzw_decoder_reset(st);
+#ifdef UZW_HAVE_CUDA
+    if (st->gpu) return uzw_gpu_fwd_begin(m, st);
+#endif
     const uzw_dims *d = &m->dims;
     int A = d->n_audio_ctx, D = d->n_text_state;
     for (int l = 0; l < d->n_text_layer; l++) {
@@ -16,7 +20,7 @@ void uzw_decoder_begin(const uzw_model *m, uzw_fwd_state *st) {
         uzw_linear(st->enc_out, L->xk_w, NULL, st->cross_k + (size_t)l * A * D, A, D, D);
         uzw_linear(st->enc_out, L->xv_w, L->xv_b, st->cross_v + (size_t)l * A * D, A, D, D);
     }
-    uzw_decoder_reset(st);
+    return 0;
 }
 
 void uzw_decoder_reset(uzw_fwd_state *st) {
@@ -111,6 +115,13 @@ static int tokens_ok(const uzw_model *m, const int32_t *tokens, int n) {
 int uzw_decoder_step(const uzw_model *m, uzw_fwd_state *st, const int32_t *tokens, int n) {
     int p0 = st->n_past;
     if (n <= 0 || p0 + n > m->dims.n_text_ctx || !tokens_ok(m, tokens, n)) return -1;
+#ifdef UZW_HAVE_CUDA
+    if (st->gpu) {
+        if (uzw_gpu_fwd_step(m, st, tokens, n) != 0) return -1;
+        st->n_past = p0 + n;
+        return 0;
+    }
+#endif
     embed(m, st->x, tokens, n, p0, 0);
     decoder_layers(m, st, n, 0, p0);
     st->n_past = p0 + n;
@@ -121,6 +132,13 @@ int uzw_decoder_step(const uzw_model *m, uzw_fwd_state *st, const int32_t *token
 int uzw_decoder_step_batch(const uzw_model *m, uzw_fwd_state *st, const int32_t *tokens, int B) {
     int p0 = st->n_past;
     if (B <= 0 || B > st->n_seq_max || p0 + 1 > m->dims.n_text_ctx || !tokens_ok(m, tokens, B)) return -1;
+#ifdef UZW_HAVE_CUDA
+    if (st->gpu) {
+        if (uzw_gpu_fwd_step_batch(m, st, tokens, B) != 0) return -1;
+        st->n_past = p0 + 1;
+        return 0;
+    }
+#endif
     embed(m, st->x, tokens, B, p0, 1);
     decoder_layers(m, st, B, -1, p0);
     st->n_past = p0 + 1;
@@ -130,29 +148,38 @@ int uzw_decoder_step_batch(const uzw_model *m, uzw_fwd_state *st, const int32_t 
     return 0;
 }
 
-void uzw_decoder_logits_at(const uzw_model *m, uzw_fwd_state *st, int i, float *out) {
+int uzw_decoder_logits_at(const uzw_model *m, uzw_fwd_state *st, int i, float *out) {
+#ifdef UZW_HAVE_CUDA
+    if (st->gpu) return uzw_gpu_fwd_logits_at(m, st, i, out);
+#endif
     int D = m->dims.n_text_state;
     float *row = st->h; /* [1, D] scratch: LN of the residual stream row, then x . tok_emb^T */
     uzw_layernorm(st->x + (size_t)i * D, m->dec_ln_w, m->dec_ln_b, row, 1, D);
     uzw_linear(row, m->tok_emb, NULL, out, 1, D, m->dims.n_vocab);
+    return 0;
 }
 
-static void copy_slot(const uzw_model *m, uzw_fwd_state *st, int from, int to) {
+static int copy_slot(const uzw_model *m, uzw_fwd_state *st, int from, int to) {
+#ifdef UZW_HAVE_CUDA
+    if (st->gpu) return uzw_gpu_fwd_copy_slot(st, from, to);
+#endif
     size_t rows = (size_t)st->n_past * m->dims.n_text_state;
     for (int l = 0; l < m->dims.n_text_layer; l++) {
         memcpy(cache_k(m, st, to, l), cache_k(m, st, from, l), sizeof(float) * rows);
         memcpy(cache_v(m, st, to, l), cache_v(m, st, from, l), sizeof(float) * rows);
     }
+    return 0;
 }
 
-void uzw_decoder_fork(const uzw_model *m, uzw_fwd_state *st, int B) {
+int uzw_decoder_fork(const uzw_model *m, uzw_fwd_state *st, int B) {
     for (int j = 1; j < B && j < st->n_seq_max; j++) {
         st->slot[j] = j;
-        if (st->slot[0] != j) copy_slot(m, st, st->slot[0], j);
+        if (st->slot[0] != j && copy_slot(m, st, st->slot[0], j) != 0) return -1;
     }
+    return 0;
 }
 
-void uzw_decoder_reorder(const uzw_model *m, uzw_fwd_state *st, const int *src, int B) {
+int uzw_decoder_reorder(const uzw_model *m, uzw_fwd_state *st, const int *src, int B) {
     int old[UZW_MAX_SEQ], now[UZW_MAX_SEQ], taken[UZW_MAX_SEQ] = {0}, used[UZW_MAX_SEQ] = {0};
     memcpy(old, st->slot, sizeof old);
     /* first use of a source keeps its physical slot */
@@ -169,9 +196,10 @@ void uzw_decoder_reorder(const uzw_model *m, uzw_fwd_state *st, const int *src, 
         if (now[j] >= 0) continue;
         int free_slot = 0;
         while (free_slot < st->n_seq_max && used[free_slot]) free_slot++;
-        copy_slot(m, st, old[src[j]], free_slot);
+        if (copy_slot(m, st, old[src[j]], free_slot) != 0) return -1;
         now[j] = free_slot;
         used[free_slot] = 1;
     }
     memcpy(st->slot, now, sizeof(int) * (size_t)B);
+    return 0;
 }

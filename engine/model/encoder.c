@@ -23,7 +23,10 @@ void uzw_mlp_residual(const uzw_layer *L, uzw_fwd_state *st, float *x, int N, in
     uzw_add(x, st->h, (size_t)N * D);
 }
 
-void uzw_encode(const uzw_model *m, uzw_fwd_state *st) {
+int uzw_encode(const uzw_model *m, uzw_fwd_state *st) {
+#ifdef UZW_HAVE_CUDA
+    if (st->gpu) return uzw_gpu_fwd_encode(m, st);
+#endif
     const uzw_dims *d = &m->dims;
     int M = d->n_mels, A = d->n_audio_ctx, D = d->n_audio_state, W = 2 * A;
     /* conv1: mel_win [M, W] -> conv_a [D, W]; conv2 (stride 2): -> h viewed as [D, A] */
@@ -36,4 +39,5 @@ void uzw_encode(const uzw_model *m, uzw_fwd_state *st) {
         for (int c = 0; c < D; c++) st->enc_out[(size_t)t * D + c] = st->h[(size_t)c * A + t] + m->enc_pos[(size_t)t * D + c];
     for (int l = 0; l < d->n_audio_layer; l++) encoder_block(&m->enc[l], st, st->enc_out, A, D, d->n_audio_head);
     uzw_layernorm(st->enc_out, m->ln_post_w, m->ln_post_b, st->enc_out, A, D);
+    return 0;
 }

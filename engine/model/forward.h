@@ -42,6 +42,13 @@ typedef struct {
      * not captured. Owned by the caller; uzw_fwd_init/free leave it NULL. */
     float *xqk;
     int xqk_rows;
+
+    /* The CUDA backend (engine/gpu): when set, every entry point below runs on the device and
+     * only st->mel_win, st->logits, st->logits2 and st->xqk are used on the host. A failed
+     * device call sets gpu_failed; every later step then fails with gpu_err. */
+    struct uzw_gpu_state *gpu;
+    int gpu_failed;
+    char gpu_err[256];
 } uzw_fwd_state;
 
 #define UZW_MAX_SEQ 64
@@ -52,10 +59,11 @@ void uzw_fwd_free(uzw_fwd_state *st);
 /* The MLP half of a pre-LN block, shared by encoder and decoder: x[N,D] += fc2(GELU(fc1(LN(x)))). */
 void uzw_mlp_residual(const uzw_layer *L, uzw_fwd_state *st, float *x, int N, int D);
 
-/* Encode st->mel_win [M, 2A] into st->enc_out [A, D]. */
-void uzw_encode(const uzw_model *m, uzw_fwd_state *st);
-/* Compute the cross-attention K/V of every decoder layer from st->enc_out and empty the cache. */
-void uzw_decoder_begin(const uzw_model *m, uzw_fwd_state *st);
+/* Encode st->mel_win [M, 2A] into st->enc_out [A, D]. 0, or -1 when the device failed. */
+int uzw_encode(const uzw_model *m, uzw_fwd_state *st);
+/* Compute the cross-attention K/V of every decoder layer from st->enc_out and empty the cache.
+ * 0, or -1 when the device failed. */
+int uzw_decoder_begin(const uzw_model *m, uzw_fwd_state *st);
 /* Empty the self-attention cache only (keeps cross K/V). */
 void uzw_decoder_reset(uzw_fwd_state *st);
 /* Sequence 0: run n tokens at positions n_past .. n_past+n-1, append their K/V to its cache, and
@@ -64,11 +72,21 @@ int uzw_decoder_step(const uzw_model *m, uzw_fwd_state *st, const int32_t *token
 /* Sequences 0..B-1: one token each at position n_past; logits into st->logits [B, V]. 0 or -1. */
 int uzw_decoder_step_batch(const uzw_model *m, uzw_fwd_state *st, const int32_t *tokens, int B);
 /* After a step of n tokens of sequence 0: the logits of its position i (0 <= i < n) into out [V].
- * Valid only until the next step (it reads the step's residual stream). */
-void uzw_decoder_logits_at(const uzw_model *m, uzw_fwd_state *st, int i, float *out);
-/* Make sequences 1..B-1 copies of sequence 0 (after the shared prompt). */
-void uzw_decoder_fork(const uzw_model *m, uzw_fwd_state *st, int B);
-/* New sequence j continues old sequence src[j] (0 <= j < B). */
-void uzw_decoder_reorder(const uzw_model *m, uzw_fwd_state *st, const int *src, int B);
+ * Valid only until the next step (it reads the step's residual stream). 0 or -1 (device). */
+int uzw_decoder_logits_at(const uzw_model *m, uzw_fwd_state *st, int i, float *out);
+/* Make sequences 1..B-1 copies of sequence 0 (after the shared prompt). 0 or -1 (device). */
+int uzw_decoder_fork(const uzw_model *m, uzw_fwd_state *st, int B);
+/* New sequence j continues old sequence src[j] (0 <= j < B). 0 or -1 (device). */
+int uzw_decoder_reorder(const uzw_model *m, uzw_fwd_state *st, const int *src, int B);
+
+#ifdef UZW_HAVE_CUDA
+/* The device versions (engine/gpu/gpu_fwd.c), called by the entry points above when st->gpu. */
+int uzw_gpu_fwd_encode(const uzw_model *m, uzw_fwd_state *st);
+int uzw_gpu_fwd_begin(const uzw_model *m, uzw_fwd_state *st);
+int uzw_gpu_fwd_step(const uzw_model *m, uzw_fwd_state *st, const int32_t *tokens, int n);
+int uzw_gpu_fwd_step_batch(const uzw_model *m, uzw_fwd_state *st, const int32_t *tokens, int B);
+int uzw_gpu_fwd_logits_at(const uzw_model *m, uzw_fwd_state *st, int i, float *out);
+int uzw_gpu_fwd_copy_slot(uzw_fwd_state *st, int from, int to);
+#endif
 
 #endif

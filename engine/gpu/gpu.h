@@ -1,0 +1,160 @@
+/*
+ * gpu.h - the Whisper forward pass on the CUDA backend (kernels/): weights on the device in fp16
+ * (LayerNorm parameters and biases fp32), an fp32 residual stream, an fp16 KV cache, and the same
+ * operations as the CPU reference in engine/model (encoder.c, decoder.c), which it must match
+ * within fp16 tolerance. Compiled with UZW_HAVE_CUDA only.
+ *
+ * Lifetimes: uzw_gpu_model (the weights, one device allocation) lives as long as the context that
+ * uploaded it; uzw_gpu_state (activations and KV cache, two allocations sized from the dimensions
+ * and the number of sequences) is rebuilt when the number of sequences grows.
+ */
+#ifndef UZW_GPU_H
+#define UZW_GPU_H
+
+#ifdef UZW_HAVE_CUDA
+
+#include <stdint.h>
+
+#include "k_attn.h"
+#include "k_elem.h"
+#include "k_gemm.h"
+#include "k_mel.h"
+#include "k_select.h"
+#include "uzwk.h"
+#include "model/model.h"
+
+/* Carving one allocation into 256-byte aligned pieces: the next piece of `bytes` at *off (moved
+ * past it); NULL while base is NULL (the sizing pass). */
+static inline void *uzw_gpu_carve(char *base, size_t *off, size_t bytes) {
+    size_t o = (*off + 255) & ~(size_t)255;
+    *off = o + bytes;
+    return base ? base + o : NULL;
+}
+
+typedef struct {
+    const float *attn_ln_w, *attn_ln_b;   /* [D] f32                                    */
+    const uzwk_f16 *qkv_w;                /* [3D, D]: q, k, v projections stacked       */
+    const float *qkv_b;                   /* [3D]: q bias, zeros (k has none), v bias   */
+    const uzwk_f16 *o_w; const float *o_b;/* [D, D], [D]                                 */
+    const float *xattn_ln_w, *xattn_ln_b; /* decoder only                               */
+    const uzwk_f16 *xq_w; const float *xq_b;   /* [D, D], [D]                           */
+    const uzwk_f16 *xkv_w; const float *xkv_b; /* [2D, D]: cross k, v stacked; [2D]     */
+    const uzwk_f16 *xo_w; const float *xo_b;   /* [D, D], [D]                           */
+    const float *mlp_ln_w, *mlp_ln_b;     /* [D]                                        */
+    const uzwk_f16 *fc1_w; const float *fc1_b; /* [F, D], [F]                           */
+    const uzwk_f16 *fc2_w; const float *fc2_b; /* [D, F], [D]                           */
+} uzw_gpu_layer;
+
+typedef struct uzw_gpu_model {
+    uzw_dims dims;
+    void *arena;                 /* dev: every tensor below, 256-byte aligned */
+    size_t arena_bytes;
+    const uzwk_f16 *conv1_w;     /* [D, M*3] (Conv1d [D, M, 3] flattened) */
+    const float *conv1_b;        /* [D] */
+    const uzwk_f16 *conv2_w;     /* [D, D*3] */
+    const float *conv2_b;        /* [D] */
+    const float *enc_pos;        /* [A, D] f32 sinusoids */
+    const float *ln_post_w, *ln_post_b; /* [D] */
+    const uzwk_f16 *tok_emb;     /* [V, D], also the output projection */
+    const uzwk_f16 *dec_pos;     /* [T, D] */
+    const float *dec_ln_w, *dec_ln_b; /* [D] */
+    const float *mel_filters;    /* [M, 201] f32 */
+    const int32_t *suppress;      int n_suppress;       /* dev copies of the model's lists */
+    const int32_t *suppress_begin; int n_suppress_begin;
+    uzw_gpu_layer *enc, *dec;    /* host arrays [La], [Lt] of device pointers */
+} uzw_gpu_model;
+
+/* Upload a loaded model (f32 on the host) as fp16 matrices + fp32 vectors. 0 or -1 (err). */
+int uzw_gpu_model_upload(uzwk_ctx *c, const uzw_model *m, uzw_gpu_model *g, char *err, size_t err_size);
+/* Random weights at the shape d (for the shape benchmarks; no tokenizer, no suppress lists):
+ * matrices uniform in +-1/sqrt(fan_in), LayerNorm weights near 1, biases small. 0 or -1. */
+int uzw_gpu_model_random(uzwk_ctx *c, const uzw_dims *d, uint64_t seed, uzw_gpu_model *g, char *err,
+                         size_t err_size);
+void uzw_gpu_model_free(uzw_gpu_model *g);
+/* Bytes of the device arena for the shape d (weights only). */
+size_t uzw_gpu_model_bytes(const uzw_dims *d);
+
+typedef struct uzw_gpu_state {
+    uzwk_ctx *c;
+    const uzw_gpu_model *g;
+    int n_seq_max;               /* S: sequences the KV cache holds */
+    int n_rows_max;              /* rows of the decoder activations: max(S, T) */
+
+    void *act;                   /* dev: one allocation for the activations below */
+    float *mel;                  /* [M, 2A] f32: the window                                  */
+    uzwk_f16 *cols;              /* [2A, max(M, D)*3] im2col                                  */
+    uzwk_f16 *conv;              /* [2A, D] conv1 output, time-major                          */
+    float *xe;                   /* [A, D] f32 encoder residual stream                        */
+    uzwk_f16 *h;                 /* [max(A, rows), D] LayerNorm output                        */
+    uzwk_f16 *qkv;               /* [max(A, rows), 3D]                                         */
+    uzwk_f16 *att;               /* [max(A, rows), D]                                          */
+    uzwk_f16 *ff;                /* [max(A, rows), F]                                          */
+    float *x;                    /* [rows, D] f32 decoder residual stream                     */
+    float *logits;               /* [max(S, 1), V] f32                                         */
+    float *xqk;                  /* [rows, A] f32 alignment-head scores scratch               */
+    int32_t *ibuf;               /* [8 * rows] int32: tokens, positions, slots, lengths, ...   */
+
+    void *kv;                    /* dev: one allocation for the caches below */
+    uzwk_f16 *enc_out;           /* [A, D] encoder output (after ln_post)                      */
+    uzwk_f16 *cross_kv;          /* [Lt, A, 2D] cross-attention keys | values per row          */
+    uzwk_f16 *self_k, *self_v;   /* [Lt, S, T, D] physical slots                               */
+
+    int32_t *h_ibuf;             /* host staging for ibuf [8 * rows] */
+    uzwk_graph *step_graph[65];  /* captured single-token steps, by batch size (0: none yet) */
+} uzw_gpu_state;
+
+/* Activations and caches for n_seq sequences. 0 or -1 (err). */
+int uzw_gpu_state_init(uzw_gpu_state *s, uzwk_ctx *c, const uzw_gpu_model *g, int n_seq, char *err, size_t err_size);
+void uzw_gpu_state_free(uzw_gpu_state *s);
+size_t uzw_gpu_state_bytes(const uzw_dims *d, int n_seq);
+
+/* Encoder: s->mel [M, 2A] (device) -> s->enc_out [A, D]. uzw_gpu_encode_host uploads the window
+ * from the host first. 0 or -1 (message in uzwk_error). */
+int uzw_gpu_encode(uzw_gpu_state *s);
+int uzw_gpu_encode_host(uzw_gpu_state *s, const float *mel_win);
+/* Cross-attention K/V of every decoder layer from enc_out. */
+int uzw_gpu_decoder_begin(uzw_gpu_state *s);
+/* Optional capture of the alignment heads' cross-attention scores during a prompt (word
+ * timestamps): out [n_heads, rows, A] on the host, row = absolute position; positions >= rows
+ * are not captured. heads: pairs (layer, head). */
+typedef struct {
+    const int32_t *heads;
+    int n_heads;
+    float *out;
+    int rows;
+    int p0;      /* absolute position of the prompt's first token */
+} uzw_gpu_capture;
+
+/* n consecutive tokens of the sequence in physical slot `slot` at positions p0 .. p0+n-1: append
+ * their K/V, causal attention, leave the residual stream in s->x [n, D]. cap may be NULL. */
+int uzw_gpu_decoder_prompt(uzw_gpu_state *s, const int32_t *tokens_host, int n, int p0, int slot,
+                           const uzw_gpu_capture *cap);
+/* Logits of rows row0 .. row0+n-1 of s->x into s->logits [n, V] (dev); n <= max(S, 4). */
+int uzw_gpu_logits_rows(uzw_gpu_state *s, int row0, int n);
+/* One token per sequence for B sequences, every input read from device memory:
+ * tokens [B], positions [B] (the new token's position), slots [B]; logits into s->logits [B, V].
+ * Graph-safe: launches depend only on B. */
+int uzw_gpu_decoder_step_dev(uzw_gpu_state *s, const int32_t *tokens, const int32_t *positions,
+                             const int32_t *slots, int B);
+/* The same from the host: token b of physical slot slots_host[b], all at `position`. */
+int uzw_gpu_decoder_step_host(uzw_gpu_state *s, const int32_t *tokens_host, const int *slots_host, int position,
+                              int B);
+/* Copy a physical slot's first n_past rows of every layer to another slot. */
+int uzw_gpu_copy_slot(uzw_gpu_state *s, int from, int to, int n_past);
+/* x[N, D] += fc2(GELU(fc1(LN(x)))) with the layer's MLP (encoder and decoder). */
+int uzw_gpu_mlp_residual(uzw_gpu_state *s, const uzw_gpu_layer *L, float *x, int N);
+
+/* Greedy decoding of B sequences on the device (token selection on the device; a captured graph
+ * per step; only the chosen ids return). prompt: [n_prompt] shared by every sequence (decoded
+ * once into slot 0 and copied). Up to max_new tokens each; rules as in k_select.h.
+ * tokens_out [B, max_new] host, n_out [B], sum_logprob [B]. 0 or -1. */
+typedef struct {
+    int use_graph;              /* capture the step once per B and replay it */
+    int fixed_tokens;           /* > 0: ignore EOT and decode exactly this many (benchmarks) */
+} uzw_gpu_greedy_opts;
+int uzw_gpu_greedy(uzw_gpu_state *s, const int32_t *prompt, int n_prompt, int B, int max_new,
+                   const uzwk_select_rules *rules, const uzw_gpu_greedy_opts *o, int32_t *tokens_out, int *n_out,
+                   float *sum_logprob);
+
+#endif /* UZW_HAVE_CUDA */
+#endif

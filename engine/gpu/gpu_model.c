@@ -1,0 +1,255 @@
+/* gpu_model.c - the weights on the device: one allocation, laid out by one walk over the tensors
+ * that runs twice (once to size the arena, once to fill it), from a loaded model or at random. */
+#ifdef UZW_HAVE_CUDA
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpu/gpu.h"
+#include "mel/mel.h"
+
+/* Where the walk's tensors come from: a loaded model, or random values at a shape. */
+typedef struct {
+    uzwk_ctx *c;
+    char *base;            /* dev arena, NULL while sizing */
+    size_t off;
+    const uzw_model *m;    /* source, or NULL for random */
+    uint64_t seed;
+    uzwk_f16 *stage16;     /* host staging, sized to the largest tensor */
+    float *stage32;
+    size_t stage_cap;      /* elements */
+    int failed;
+} walk;
+
+static void *take(walk *w, size_t bytes) { return uzw_gpu_carve(w->base, &w->off, bytes); }
+
+/* An fp16 matrix made of `n_parts` row blocks [rows_i, cols] (NULL part: zeros; random: scale). */
+static const uzwk_f16 *mat(walk *w, int n_parts, const float *const *parts, const int *rows, int cols, float scale) {
+    size_t total = 0;
+    for (int i = 0; i < n_parts; i++) total += (size_t)rows[i] * cols;
+    uzwk_f16 *dst = take(w, total * sizeof(uzwk_f16));
+    if (!dst || w->failed) return dst;
+    if (!w->m) {
+        if (uzwk_fill_uniform_f16(w->c, dst, total, w->seed++, scale)) w->failed = 1;
+        return dst;
+    }
+    size_t at = 0;
+    for (int i = 0; i < n_parts; i++) {
+        size_t n = (size_t)rows[i] * cols;
+        for (size_t j = 0; j < n; j++) w->stage16[j] = parts[i] ? uzwk_f32_to_f16_host(parts[i][j]) : 0;
+        if (uzwk_h2d(w->c, dst + at, w->stage16, n * sizeof(uzwk_f16))) w->failed = 1;
+        at += n;
+    }
+    return dst;
+}
+
+/* An fp32 vector of n_parts pieces of n_i values (NULL piece: zeros; random: offset +- scale). */
+static const float *vec(walk *w, int n_parts, const float *const *parts, const int *n, float scale, float offset) {
+    size_t total = 0;
+    for (int i = 0; i < n_parts; i++) total += (size_t)n[i];
+    float *dst = take(w, total * sizeof(float));
+    if (!dst || w->failed) return dst;
+    if (!w->m) {
+        if (uzwk_fill_uniform_f32(w->c, dst, total, w->seed++, scale, offset)) w->failed = 1;
+        return dst;
+    }
+    size_t at = 0;
+    for (int i = 0; i < n_parts; i++) {
+        for (int j = 0; j < n[i]; j++) w->stage32[j] = parts[i] ? parts[i][j] : 0.0f;
+        if (uzwk_h2d(w->c, dst + at, w->stage32, (size_t)n[i] * sizeof(float))) w->failed = 1;
+        at += (size_t)n[i];
+    }
+    return dst;
+}
+
+static const float *vec1(walk *w, const float *src, int n, float scale, float offset) {
+    return vec(w, 1, &src, &n, scale, offset);
+}
+static const uzwk_f16 *mat1(walk *w, const float *src, int rows, int cols) {
+    return mat(w, 1, &src, &rows, cols, 1.0f / sqrtf((float)cols));
+}
+
+static const int32_t *ids(walk *w, const int32_t *src, int n) {
+    int32_t *dst = take(w, (size_t)(n > 0 ? n : 1) * sizeof(int32_t));
+    if (dst && !w->failed && n > 0 && uzwk_h2d(w->c, dst, src, (size_t)n * sizeof(int32_t))) w->failed = 1;
+    return dst;
+}
+
+static void layer(walk *w, const uzw_layer *L, uzw_gpu_layer *G, int D, int cross) {
+    static const uzw_layer none; /* random weights: every source pointer NULL */
+    if (!L) L = &none;
+    const float one = 1.0f, bias = 0.02f;
+    int F = 4 * D, d3[3] = {D, D, D}, d2[2] = {D, D};
+    G->attn_ln_w = vec1(w, L->attn_ln_w, D, 0.1f, one);
+    G->attn_ln_b = vec1(w, L->attn_ln_b, D, bias, 0);
+    const float *qkv[3] = {L->q_w, L->k_w, L->v_w}, *qkv_b[3] = {L->q_b, NULL, L->v_b};
+    G->qkv_w = mat(w, 3, qkv, d3, D, 1.0f / sqrtf((float)D));
+    G->qkv_b = vec(w, 3, qkv_b, d3, bias, 0);
+    G->o_w = mat1(w, L->o_w, D, D);
+    G->o_b = vec1(w, L->o_b, D, bias, 0);
+    if (cross) {
+        G->xattn_ln_w = vec1(w, L->xattn_ln_w, D, 0.1f, one);
+        G->xattn_ln_b = vec1(w, L->xattn_ln_b, D, bias, 0);
+        G->xq_w = mat1(w, L->xq_w, D, D);
+        G->xq_b = vec1(w, L->xq_b, D, bias, 0);
+        const float *xkv[2] = {L->xk_w, L->xv_w}, *xkv_b[2] = {NULL, L->xv_b};
+        G->xkv_w = mat(w, 2, xkv, d2, D, 1.0f / sqrtf((float)D));
+        G->xkv_b = vec(w, 2, xkv_b, d2, bias, 0);
+        G->xo_w = mat1(w, L->xo_w, D, D);
+        G->xo_b = vec1(w, L->xo_b, D, bias, 0);
+    }
+    G->mlp_ln_w = vec1(w, L->mlp_ln_w, D, 0.1f, one);
+    G->mlp_ln_b = vec1(w, L->mlp_ln_b, D, bias, 0);
+    G->fc1_w = mat1(w, L->fc1_w, F, D);
+    G->fc1_b = vec1(w, L->fc1_b, F, bias, 0);
+    G->fc2_w = mat1(w, L->fc2_w, D, F);
+    G->fc2_b = vec1(w, L->fc2_b, D, bias, 0);
+}
+
+/* Sinusoid table of the encoder (OAI sinusoids(length, channels)), for random models. */
+static void sinusoids(float *out, int A, int D) {
+    int half = D / 2;
+    double inc = log(10000.0) / (half - 1);
+    for (int t = 0; t < A; t++)
+        for (int i = 0; i < half; i++) {
+            double a = t * exp(-inc * i);
+            out[(size_t)t * D + i] = (float)sin(a);
+            out[(size_t)t * D + half + i] = (float)cos(a);
+        }
+}
+
+/* The whole walk; the same order both times. */
+static void walk_model(walk *w, const uzw_dims *d, uzw_gpu_model *g) {
+    const uzw_model *m = w->m;
+    int M = d->n_mels, D = d->n_audio_state, A = d->n_audio_ctx, V = d->n_vocab, T = d->n_text_ctx;
+    g->conv1_w = mat(w, 1, (const float *const[]){m ? m->conv1_w : NULL}, &D, M * 3, 1.0f / sqrtf(M * 3.0f));
+    g->conv1_b = vec1(w, m ? m->conv1_b : NULL, D, 0.02f, 0);
+    g->conv2_w = mat(w, 1, (const float *const[]){m ? m->conv2_w : NULL}, &D, D * 3, 1.0f / sqrtf(D * 3.0f));
+    g->conv2_b = vec1(w, m ? m->conv2_b : NULL, D, 0.02f, 0);
+    {   /* the sinusoid table is data, not a random weight: build it for random models too */
+        float *pos = take(w, (size_t)A * D * sizeof(float));
+        g->enc_pos = pos;
+        if (pos && !w->failed) {
+            const float *src = m ? m->enc_pos : NULL;
+            if (!src) {
+                sinusoids(w->stage32, A, D);
+                src = w->stage32;
+            }
+            if (uzwk_h2d(w->c, pos, src, (size_t)A * D * sizeof(float))) w->failed = 1;
+        }
+    }
+    for (int l = 0; l < d->n_audio_layer; l++) layer(w, m ? &m->enc[l] : NULL, &g->enc[l], D, 0);
+    g->ln_post_w = vec1(w, m ? m->ln_post_w : NULL, D, 0.1f, 1.0f);
+    g->ln_post_b = vec1(w, m ? m->ln_post_b : NULL, D, 0.02f, 0);
+    g->tok_emb = mat(w, 1, (const float *const[]){m ? m->tok_emb : NULL}, &V, D, 0.05f);
+    g->dec_pos = mat(w, 1, (const float *const[]){m ? m->dec_pos : NULL}, &T, D, 0.05f);
+    for (int l = 0; l < d->n_text_layer; l++) layer(w, m ? &m->dec[l] : NULL, &g->dec[l], D, 1);
+    g->dec_ln_w = vec1(w, m ? m->dec_ln_w : NULL, D, 0.1f, 1.0f);
+    g->dec_ln_b = vec1(w, m ? m->dec_ln_b : NULL, D, 0.02f, 0);
+    if (m) {
+        int nf = M * 201;
+        g->mel_filters = vec1(w, m->mel_filters, nf, 0, 0);
+        g->suppress = ids(w, m->suppress, m->n_suppress);
+        g->n_suppress = m->n_suppress;
+        g->suppress_begin = ids(w, m->suppress_begin, m->n_suppress_begin);
+        g->n_suppress_begin = m->n_suppress_begin;
+    } else {
+        /* random models still get real mel filters so the end-to-end benchmark runs the mel */
+        float *f = take(w, (size_t)M * 201 * sizeof(float));
+        g->mel_filters = f;
+        if (f && !w->failed) {
+            uzw_mel_filters_slaney(M, w->stage32);
+            if (uzwk_h2d(w->c, f, w->stage32, (size_t)M * 201 * sizeof(float))) w->failed = 1;
+        }
+        g->suppress = g->suppress_begin = NULL;
+        g->n_suppress = g->n_suppress_begin = 0;
+    }
+}
+
+static size_t largest_tensor(const uzw_dims *d) {
+    size_t D = (size_t)d->n_audio_state, cands[] = {(size_t)d->n_vocab * D, 3 * D * D, 4 * D * D,
+                                                    (size_t)d->n_audio_ctx * D, (size_t)d->n_text_ctx * D,
+                                                    (size_t)d->n_mels * 201, 3 * D * (size_t)d->n_mels};
+    size_t mx = 0;
+    for (size_t i = 0; i < sizeof cands / sizeof cands[0]; i++) mx = cands[i] > mx ? cands[i] : mx;
+    return mx;
+}
+
+static int build(uzwk_ctx *c, const uzw_model *m, const uzw_dims *d, uint64_t seed, uzw_gpu_model *g, char *err,
+                 size_t err_size) {
+    memset(g, 0, sizeof *g);
+    g->dims = *d;
+    g->enc = calloc((size_t)d->n_audio_layer, sizeof *g->enc);
+    g->dec = calloc((size_t)d->n_text_layer, sizeof *g->dec);
+    walk w = {.c = c, .m = m, .seed = seed};
+    w.stage_cap = largest_tensor(d);
+    w.stage16 = malloc(w.stage_cap * sizeof(uzwk_f16));
+    w.stage32 = malloc(w.stage_cap * sizeof(float));
+    if (!g->enc || !g->dec || !w.stage16 || !w.stage32) {
+        snprintf(err, err_size, "gpu model: out of host memory");
+        goto fail;
+    }
+    walk_model(&w, d, g); /* sizing pass: base NULL, only offsets move */
+    g->arena_bytes = w.off;
+    g->arena = uzwk_malloc(c, g->arena_bytes);
+    if (!g->arena) {
+        snprintf(err, err_size, "gpu model: %.1f MiB of weights: %s", g->arena_bytes / 1048576.0, uzwk_error(c));
+        goto fail;
+    }
+    w.base = g->arena;
+    w.off = 0;
+    walk_model(&w, d, g);
+    if (w.failed || uzwk_sync(c)) {
+        snprintf(err, err_size, "gpu model: upload failed: %s", uzwk_error(c));
+        goto fail;
+    }
+    free(w.stage16);
+    free(w.stage32);
+    return 0;
+fail:
+    free(w.stage16);
+    free(w.stage32);
+    uzw_gpu_model_free(g);
+    return -1;
+}
+
+int uzw_gpu_model_upload(uzwk_ctx *c, const uzw_model *m, uzw_gpu_model *g, char *err, size_t err_size) {
+    if (m->dims.n_audio_state / m->dims.n_audio_head != UZWK_DH || m->dims.n_text_state / m->dims.n_text_head != UZWK_DH) {
+        snprintf(err, err_size, "gpu model: head width %d, the CUDA kernels need %d",
+                 m->dims.n_audio_state / m->dims.n_audio_head, UZWK_DH);
+        return -1;
+    }
+    return build(c, m, &m->dims, 0, g, err, err_size);
+}
+
+int uzw_gpu_model_random(uzwk_ctx *c, const uzw_dims *d, uint64_t seed, uzw_gpu_model *g, char *err, size_t err_size) {
+    return build(c, NULL, d, seed, g, err, err_size);
+}
+
+size_t uzw_gpu_model_bytes(const uzw_dims *d) {
+    uzw_gpu_model g;
+    memset(&g, 0, sizeof g);
+    g.enc = calloc((size_t)d->n_audio_layer, sizeof *g.enc);
+    g.dec = calloc((size_t)d->n_text_layer, sizeof *g.dec);
+    walk w = {0};
+    w.failed = 1; /* sizing only: nothing is written */
+    size_t bytes = 0;
+    if (g.enc && g.dec) {
+        walk_model(&w, d, &g);
+        bytes = w.off;
+    }
+    free(g.enc);
+    free(g.dec);
+    return bytes;
+}
+
+void uzw_gpu_model_free(uzw_gpu_model *g) {
+    uzwk_free(g->arena);
+    free(g->enc);
+    free(g->dec);
+    memset(g, 0, sizeof *g);
+}
+
+#endif /* UZW_HAVE_CUDA */
