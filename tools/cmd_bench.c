@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "bench_device.h"
 #include "cli.h"
 #include "decode_options.h"
 #include "uzwhisper.h"
@@ -51,7 +52,9 @@ static void help(FILE *f) {
             "      --max-tokens N      tokens sampled per 30 s window (default 224)\n"
             "  -v, --verbose\n"
             "  -h, --help\n"
-            "defaults: --languages uz,ru plus every language in the manifests, code-switching on, --uz-script latin\n");
+            "defaults: --languages uz,ru plus every language in the manifests, code-switching on, --uz-script latin\n"
+            "  (--device cuda runs the model on the GPU; --device cuda --shapes LIST benchmarks the CUDA backend at\n"
+            "   the real Whisper shapes: `uzwhisper bench --device cuda --shapes all --help`)\n");
     decode_options_help(f);
 }
 
@@ -171,7 +174,16 @@ static int summarise(bench_set *sets, int n_sets, bench_summary *all, int theirs
 enum { O_JSON = 256, O_MD, O_PLOTS, O_LIMIT, O_COMPARE, O_FWMODEL, O_TARGET, O_SWTOL, O_NOWARM, O_TASK, O_PROMPT,
        O_NOCOND, O_MAXTOK };
 
+/* `--device cuda` together with `--shapes`: the shape benchmark of the CUDA backend. */
+static int wants_shape_bench(int argc, char **argv) {
+    int shapes = 0;
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--shapes") || !strncmp(argv[i], "--shapes=", 9)) shapes = 1;
+    return shapes;
+}
+
 int cmd_bench(int argc, char **argv) {
+    if (wants_shape_bench(argc, argv)) return bench_device_main(argc, argv);
     static const struct option base_opts[] = {
         {"json", required_argument, 0, O_JSON}, {"md", required_argument, 0, O_MD},
         {"plots", required_argument, 0, O_PLOTS}, {"model", required_argument, 0, 'm'},
@@ -200,6 +212,7 @@ int cmd_bench(int argc, char **argv) {
     cfg.fw_model = UZW_SOURCE_DIR "/models/faster-whisper-base";
     bench_targets_default(&cfg.targets);
     decode_store store;
+    memset(&store, 0, sizeof store);
     const char *json_path = NULL, *md_path = NULL, *plots_dir = NULL, *model_arg = NULL;
     int limit = 0, c;
     char err[4096];
@@ -338,6 +351,7 @@ int cmd_bench(int argc, char **argv) {
     bench_summary all, fw_all;
     memset(&all, 0, sizeof all);
     memset(&fw_all, 0, sizeof fw_all);
+    cfg.device = store.device;
     int rc = bench_run_ours(&cfg, model, sets, n_sets, err, sizeof err);
     uzw_model_free(model);
     if (rc != 0) {

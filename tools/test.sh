@@ -2,10 +2,10 @@
 # The whole test suite: unit, reference-parity and CLI tests (ctest, label cpu; the gpu label runs
 # and skips with a message where there is no GPU), then the parser and loader tests again under
 # ASan/UBSan, then every libFuzzer target for a bounded time.
-# Usage: tools/test.sh [FUZZ_SECONDS_PER_TARGET]   (default 30)
+# Usage: tools/test.sh [FUZZ_SECONDS_PER_TARGET]   (default 15)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-FUZZ_SECONDS=${1:-30}
+FUZZ_SECONDS=${1:-15}
 NPROC=$(nproc)
 
 echo "== unit, parity and CLI tests (label cpu)"
