@@ -46,7 +46,7 @@ def build(name, torch, transformers):
         eos_token_id=50257, pad_token_id=50257, bos_token_id=50257)
     torch.manual_seed(0)
     model = transformers.WhisperForConditionalGeneration._from_config(
-        cfg, attn_implementation="sdpa", torch_dtype=torch.float16)
+        cfg, attn_implementation="sdpa", dtype=torch.float16)
     return model.to("cuda").eval(), cfg
 
 
@@ -61,7 +61,7 @@ def timed(torch, fn):
 def greedy(torch, transformers, model, enc, B, n):
     """n greedy tokens for B sequences after the prompt, with the decoder's KV cache."""
     cache = transformers.EncoderDecoderCache(transformers.DynamicCache(), transformers.DynamicCache())
-    ids = torch.tensor([PROMPT] * B, device="cuda")
+    ids = torch.tensor([PROMPT] * B, device=enc.device)
     out = model.model.decoder(input_ids=ids, encoder_hidden_states=enc, past_key_values=cache, use_cache=True)
     cache = out.past_key_values
     logits = model.proj_out(out.last_hidden_state[:, -1])
