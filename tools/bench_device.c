@@ -20,6 +20,9 @@
 #include "gpu/gpu.h"
 #endif
 
+static void usage(FILE *f);
+
+#ifdef UZW_HAVE_CUDA
 typedef struct {
     const char *name;
     uzw_dims d; /* n_mels, n_audio_ctx, n_audio_state, n_audio_head, n_audio_layer,
@@ -77,7 +80,6 @@ typedef struct {
 } device_report;
 
 /* ---------------------------------------------------------------- the measurements */
-#ifdef UZW_HAVE_CUDA
 static int cmp_d(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
@@ -230,7 +232,6 @@ done:
     if (have_state) uzw_gpu_state_free(&s);
     if (have_model) uzw_gpu_model_free(&g);
 }
-#endif
 
 /* ---------------------------------------------------------------- the peer */
 /* Run bench/hf_gpu_bench.py on the same shapes and token counts; fill the hf_* fields. */
@@ -374,19 +375,6 @@ static void write_md(FILE *f, const device_report *rep) {
     }
 }
 
-/* ---------------------------------------------------------------- the command */
-static void usage(FILE *f) {
-    fprintf(f, "usage: uzwhisper bench --device cuda[:N] [--shapes LIST] [--tokens N] [--e2e-tokens N] [--reps N]\n"
-               "                       [--json OUT] [--md OUT] [--compare transformers] [--hf-script PATH]\n"
-               "  CUDA backend speed at the real Whisper shapes with random weights:\n"
-               "  encoder ms per 30 s window, decoder µs per token at batch 1, 8 and 32, audio-hours per\n"
-               "  GPU-hour end to end, peak device memory, each against the limits measured in the same run.\n"
-               "  --shapes LIST  tiny,base,small,medium,large-v3,large-v3-turbo, or all\n"
-               "  --tokens N     decoded tokens per decoder timing (default 64)\n"
-               "  --e2e-tokens N tokens per 30 s window end to end (default 100)\n"
-               "  --reps N       repetitions, median reported (default 5)\n");
-}
-
 int bench_device_main(int argc, char **argv) {
     enum { O_DEV = 600, O_SHAPES, O_TOK, O_E2E, O_REPS, O_JSON, O_MD, O_CMP, O_HF };
     static const struct option opts[] = {
@@ -441,11 +429,6 @@ int bench_device_main(int argc, char **argv) {
         if (k < 0) { cli_error("unknown shape '%s' (tiny, base, small, medium, large-v3, large-v3-turbo)", tok); return UZW_EXIT_USAGE; }
         if (rep.n < N_SHAPES) rep.r[rep.n++].name = SHAPES[k].name;
     }
-#ifndef UZW_HAVE_CUDA
-    (void)device; (void)compare; (void)hf_script; (void)json_path; (void)md_path;
-    cli_error("this build has no CUDA backend (nvcc was not found when it was configured)");
-    return UZW_EXIT_INTERNAL;
-#else
     int index = 0;
     if (strcmp(device, "cuda") && sscanf(device, "cuda:%d", &index) != 1) { cli_error("bad --device '%s'", device); return UZW_EXIT_USAGE; }
     char err[256] = "";
@@ -487,5 +470,31 @@ int bench_device_main(int argc, char **argv) {
     int all_ok = 1;
     for (int i = 0; i < rep.n; i++) all_ok &= rep.r[i].ok;
     return all_ok ? 0 : UZW_EXIT_INTERNAL;
-#endif
+
 }
+#endif /* UZW_HAVE_CUDA */
+
+/* ---------------------------------------------------------------- the command */
+static void usage(FILE *f) {
+    fprintf(f, "usage: uzwhisper bench --device cuda[:N] [--shapes LIST] [--tokens N] [--e2e-tokens N] [--reps N]\n"
+               "                       [--json OUT] [--md OUT] [--compare transformers] [--hf-script PATH]\n"
+               "  CUDA backend speed at the real Whisper shapes with random weights:\n"
+               "  encoder ms per 30 s window, decoder µs per token at batch 1, 8 and 32, audio-hours per\n"
+               "  GPU-hour end to end, peak device memory, each against the limits measured in the same run.\n"
+               "  --shapes LIST  tiny,base,small,medium,large-v3,large-v3-turbo, or all\n"
+               "  --tokens N     decoded tokens per decoder timing (default 64)\n"
+               "  --e2e-tokens N tokens per 30 s window end to end (default 100)\n"
+               "  --reps N       repetitions, median reported (default 5)\n");
+}
+
+#ifndef UZW_HAVE_CUDA
+int bench_device_main(int argc, char **argv) {
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            usage(stdout);
+            return 0;
+        }
+    cli_error("--device cuda: this build has no CUDA backend (nvcc was not found when it was configured)");
+    return UZW_EXIT_INTERNAL;
+}
+#endif
