@@ -103,6 +103,14 @@ typedef struct uzw_gpu_state {
     uzwk_graph *step_graph[65];  /* captured single-token steps, by batch size (0: none yet) */
 } uzw_gpu_state;
 
+/* The regions of s->ibuf, each [n_rows_max] int32: the step's tokens, positions, slots and
+ * self-attention lengths, then two constants set once at init (zeros: every sequence reads
+ * window 0's cross K/V; A: the cross-attention length). */
+enum { IB_TOKENS, IB_POS, IB_SLOT, IB_LEN, IB_ZERO, IB_ALEN, IB_SPARE0, IB_SPARE1 };
+static inline int32_t *uzw_gpu_ibuf(const uzw_gpu_state *s, int region) {
+    return s->ibuf + (size_t)region * s->n_rows_max;
+}
+
 /* Activations and caches for n_seq sequences. 0 or -1 (err). */
 int uzw_gpu_state_init(uzw_gpu_state *s, uzwk_ctx *c, const uzw_gpu_model *g, int n_seq, char *err, size_t err_size);
 void uzw_gpu_state_free(uzw_gpu_state *s);

@@ -21,9 +21,7 @@
         if ((x) != 0) return -1;                                                                                 \
     } while (0)
 
-/* ibuf regions, each [rows] int32 */
-enum { IB_TOKENS, IB_POS, IB_SLOT, IB_LEN, IB_ZERO, IB_ALEN, IB_SPARE0, IB_SPARE1 };
-static int32_t *ib(const uzw_gpu_state *s, int region) { return s->ibuf + (size_t)region * s->n_rows_max; }
+static int32_t *ib(const uzw_gpu_state *s, int region) { return uzw_gpu_ibuf(s, region); }
 
 static uzwk_f16 *self_k(const uzw_gpu_state *s, int l) {
     const uzw_dims *d = &s->g->dims;
@@ -38,6 +36,20 @@ static uzwk_f16 *cross(const uzw_gpu_state *s, int l) {
     return s->cross_kv + (size_t)l * d->n_audio_ctx * 2 * d->n_text_state;
 }
 
+/* The per-row inputs of a step into the regions IB_TOKENS, IB_POS, IB_SLOT (consecutive: one
+ * upload): row i gets tokens[i], position p0 + i*p_step, and slots[i] (or `slot` if slots is NULL). */
+static int upload_rows(uzw_gpu_state *s, const int32_t *tokens, int n, int p0, int p_step, int slot,
+                       const int *slots) {
+    int32_t *h = s->h_ibuf;
+    int R = s->n_rows_max;
+    for (int i = 0; i < n; i++) {
+        h[i] = tokens[i];
+        h[R + i] = p0 + i * p_step;
+        h[2 * R + i] = slots ? slots[i] : slot;
+    }
+    return uzwk_h2d(s->c, ib(s, IB_TOKENS), h, sizeof(int32_t) * 3 * (size_t)R);
+}
+
 int uzw_gpu_decoder_begin(uzw_gpu_state *s) {
     uzwk_ctx *c = s->c;
     const uzw_dims *d = &s->g->dims;
@@ -48,9 +60,7 @@ int uzw_gpu_decoder_begin(uzw_gpu_state *s) {
         TRY(uzwk_gemm(c, s->enc_out, D, L->xkv_w, D, L->xkv_b, cross(s, l), 2 * D, A, D, 2 * D, UZWK_EPI_F16,
                       UZWK_GEMM_AUTO, 0));
     }
-    /* constant per-row inputs of cross-attention at decode steps: window 0, A keys */
-    TRY(uzwk_i32_iota(c, ib(s, IB_ZERO), 0, 0, s->n_rows_max));
-    return uzwk_i32_iota(c, ib(s, IB_ALEN), A, 0, s->n_rows_max);
+    return 0;
 }
 
 /* Cross-attention scores of the alignment heads of layer l for the prompt's n rows (queries in
@@ -80,16 +90,9 @@ int uzw_gpu_decoder_prompt(uzw_gpu_state *s, const int32_t *tokens_host, int n, 
     int A = d->n_audio_ctx, D = d->n_text_state, H = d->n_text_head, T = d->n_text_ctx;
     if (n <= 0 || p0 + n > T || n > s->n_rows_max || slot < 0 || slot >= s->n_seq_max)
         return uzwk_fail(c, "gpu decoder: %d tokens at position %d in slot %d do not fit", n, p0, slot);
-    /* tokens, positions p0.., slot for every row: one upload into the regions IB_TOKENS, IB_POS, IB_SLOT */
-    int32_t *h = s->h_ibuf;
-    int R = s->n_rows_max;
-    for (int i = 0; i < n; i++) {
-        h[i] = tokens_host[i];
-        h[R + i] = p0 + i;
-        h[2 * R + i] = slot;
-    }
+    /* tokens, positions p0.., the same slot for every row */
+    TRY(upload_rows(s, tokens_host, n, p0, 1, slot, NULL));
     int32_t *tok = ib(s, IB_TOKENS), *pos = ib(s, IB_POS), *slots = ib(s, IB_SLOT);
-    TRY(uzwk_h2d(c, tok, h, sizeof(int32_t) * 3 * (size_t)R));
     TRY(uzwk_embed(c, tok, pos, s->g->tok_emb, s->g->dec_pos, s->x, n, D));
     size_t slot_stride = (size_t)T * D;
     for (int l = 0; l < d->n_text_layer; l++) {
@@ -155,15 +158,7 @@ int uzw_gpu_decoder_step_dev(uzw_gpu_state *s, const int32_t *tokens, const int3
 int uzw_gpu_decoder_step_host(uzw_gpu_state *s, const int32_t *tokens_host, const int *slots_host, int position,
                               int B) {
     if (B <= 0 || B > s->n_seq_max) return uzwk_fail(s->c, "gpu decoder: batch of %d (at most %d)", B, s->n_seq_max);
-    int32_t *h = s->h_ibuf;
-    int R = s->n_rows_max;
-    for (int b = 0; b < B; b++) {
-        h[b] = tokens_host[b];
-        h[R + b] = position;
-        h[2 * R + b] = slots_host[b];
-    }
-    /* regions IB_TOKENS, IB_POS, IB_SLOT are consecutive: one upload of 3 rows-long regions */
-    TRY(uzwk_h2d(s->c, ib(s, IB_TOKENS), h, sizeof(int32_t) * 3 * (size_t)R));
+    TRY(upload_rows(s, tokens_host, B, position, 0, 0, slots_host));
     return uzw_gpu_decoder_step_dev(s, ib(s, IB_TOKENS), ib(s, IB_POS), ib(s, IB_SLOT), B);
 }
 

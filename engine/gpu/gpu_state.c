@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "gpu/gpu.h"
+#include "k_step.h"
 
 typedef struct {
     char *base; /* NULL while sizing */
@@ -79,6 +80,12 @@ int uzw_gpu_state_init(uzw_gpu_state *s, uzwk_ctx *c, const uzw_gpu_model *g, in
     b.base = s->kv;
     b.off = 0;
     carve_kv(&b, s, &g->dims, n_seq);
+    if (uzwk_i32_iota(c, uzw_gpu_ibuf(s, IB_ZERO), 0, 0, s->n_rows_max) ||
+        uzwk_i32_iota(c, uzw_gpu_ibuf(s, IB_ALEN), g->dims.n_audio_ctx, 0, s->n_rows_max)) {
+        snprintf(err, err_size, "gpu state: %s", uzwk_error(c));
+        uzw_gpu_state_free(s);
+        return -1;
+    }
     return 0;
 }
 
