@@ -4,6 +4,10 @@ weights, the same 16 kHz samples and the same thread count, measured in one run 
 interleaved, best of N. Reports per-phase milliseconds and the ratio ours / faster-whisper.
 
   python3 bench/compare_faster_whisper.py AUDIO [--threads 2] [--reps 3]
+          [--model models/default.uzw] [--compute-type float32|int8]
+
+--model picks our weight file (e.g. one made by `uzwhisper quantize`), --compute-type faster-whisper's
+(int8 quantises the same CTranslate2 weights at load: per-row INT8 weights, INT8 activations).
 
 Needs models/default.uzw and models/faster-whisper-base (tools/setup-default-model.sh) and
 `pip install faster-whisper`. Not part of the test suite (timings never gate a test).
@@ -28,16 +32,16 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "reference"))
 import refaudio  # noqa: E402
 
 
-def ours(audio, threads, language):
+def ours(audio, threads, language, model):
     cmd = [os.path.join(ROOT, "build", "uzwhisper"), "transcribe", "--json", "-t", str(threads), "-l", language,
-           "-m", os.path.join(ROOT, "models", "default.uzw"), audio]
+           "--beam-size", "1", "--temperature", "0", "--without-timestamps", "-m", model, audio]
     t = time.perf_counter()
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     wall = (time.perf_counter() - t) * 1000
     d = json.loads(out.splitlines()[0])
     tm = d["timings_ms"]
     # from samples to text, as faster-whisper's transcribe(pcm) is timed: audio decoding excluded
-    pipeline = sum(v for k, v in tm.items() if k not in ("audio_decode", "decoder_per_token"))
+    pipeline = sum(v for k, v in tm.items() if k not in ("audio_decode", "decoder_per_token", "first_token"))
     return {"encoder": tm["encoder"] / max(d["windows"], 1), "decoder_per_token": tm["decoder_per_token"],
             "end_to_end": pipeline, "process_wall": wall, "text": d["text"]}
 
@@ -68,22 +72,28 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--language", default="en")
+    ap.add_argument("--model", default=os.path.join(ROOT, "models", "default.uzw"))
+    ap.add_argument("--compute-type", default="float32", choices=["float32", "int8", "int8_float32"])
     a = ap.parse_args()
     from faster_whisper import WhisperModel
-    model = WhisperModel(os.path.join(ROOT, "models", "faster-whisper-base"), device="cpu", compute_type="float32",
-                         cpu_threads=a.threads)
+    model = WhisperModel(os.path.join(ROOT, "models", "faster-whisper-base"), device="cpu",
+                         compute_type=a.compute_type, cpu_threads=a.threads)
     pcm, _ = refaudio.load_16k(a.audio)
     best_o, best_t = {}, {}
     for _ in range(a.reps):
-        o, t = ours(a.audio, a.threads, a.language), theirs(model, pcm, a.language)
+        o, t = ours(a.audio, a.threads, a.language, a.model), theirs(model, pcm, a.language)
         for k in ("encoder", "decoder_per_token", "end_to_end"):
             best_o[k] = min(best_o.get(k, 1e30), o[k])
             best_t[k] = min(best_t.get(k, 1e30), t[k])
-    print(f"audio {a.audio} ({len(pcm) / 16000:.1f} s), threads {a.threads}, best of {a.reps}, Whisper base f32")
+    print(f"audio {a.audio} ({len(pcm) / 16000:.1f} s), threads {a.threads}, best of {a.reps}, Whisper base; ours "
+          f"{os.path.basename(a.model)}, faster-whisper compute_type={a.compute_type}")
     print(f"{'phase':<20}{'uzwhisper ms':>14}{'faster-whisper ms':>20}{'ratio':>8}")
     for k in ("encoder", "decoder_per_token", "end_to_end"):
         print(f"{k:<20}{best_o[k]:>14.1f}{best_t[k]:>20.1f}{best_o[k] / best_t[k]:>8.2f}")
     print("same text:", o["text"] == t["text"])
+    if o["text"] != t["text"]:
+        print("ours:  ", o["text"])
+        print("theirs:", t["text"])
 
 
 if __name__ == "__main__":

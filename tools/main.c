@@ -14,6 +14,8 @@ static void usage(FILE *f) {
             "                                  transcribe files or folders (text, JSON, subtitles)\n"
             "  convert [--from hf|ct2|ggml] [--dtype f32|f16] SRC OUT.uzw\n"
             "                                  convert a HuggingFace, CTranslate2 or ggml model\n"
+            "  quantize IN.uzw OUT.uzw --scheme w8a16|w8a8 [--keep PATTERNS]\n"
+            "                                  INT8 weights, one scale per output row\n"
             "  bench MANIFEST... [--json OUT] [--md OUT] [--plots DIR] [--compare faster-whisper]\n"
             "                                  WER, CER, language ID, switch points and speed against references\n"
             "  inspect FILE [--verify]         print a weight file's header and tensor table\n"
@@ -31,6 +33,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "convert")) return cmd_convert(argc - 1, argv + 1);
     if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
     if (!strcmp(cmd, "inspect")) return cmd_inspect(argc - 1, argv + 1);
+    if (!strcmp(cmd, "quantize")) return cmd_quantize(argc - 1, argv + 1);
     if (!strcmp(cmd, "info")) return cmd_info(argc - 1, argv + 1);
     cli_error("unknown command '%s'", cmd);
     usage(stderr);

@@ -211,3 +211,15 @@ int uzw_schema_shape(const uzw_dims *d, const char *name, int *n_dims, int64_t d
         if (strcmp(rest, table[i].name) == 0) { set_shape(d, &table[i], n_dims, dims); return 0; }
     return -1;
 }
+
+int uzw_schema_quantisable(const char *name) {
+    static const char *const suffix[] = {".attn.q.weight", ".attn.k.weight", ".attn.v.weight", ".attn.o.weight",
+                                         ".fc1.weight", ".fc2.weight"};
+    if (!strcmp(name, "dec.tok_emb")) return 1;
+    size_t n = strlen(name);
+    for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
+        size_t k = strlen(suffix[i]);
+        if (n > k && !strcmp(name + n - k, suffix[i])) return 1;
+    }
+    return 0;
+}

@@ -40,6 +40,9 @@ int uzw_schema_count(const uzw_dims *d);
 void uzw_schema_get(const uzw_dims *d, int idx, char name[UZW_MAX_NAME], int *n_dims, int64_t dims[UZW_MAX_DIMS]);
 /* Expected shape of a canonical name; 0 found, -1 not a canonical name. */
 int uzw_schema_shape(const uzw_dims *d, const char *name, int *n_dims, int64_t dims[UZW_MAX_DIMS]);
+/* 1 if the tensor may be stored as int8 (section 8.3 of docs/weight-format.md): every linear
+ * layer's weight and dec.tok_emb; convolutions, norms, biases and positions stay float. */
+int uzw_schema_quantisable(const char *name);
 
 /* Metadata keys (see docs/weight-format.md). */
 #define UZW_K_ARCH "arch"                      /* str "whisper" */
@@ -66,6 +69,9 @@ int uzw_schema_shape(const uzw_dims *d, const char *name, int *n_dims, int64_t d
 #define UZW_K_SRC_SHA256 "source.sha256"       /* str: hex sha256 of the source weight file(s) */
 #define UZW_K_SRC_FILES "source.files"         /* str: the source files, comma-separated */
 #define UZW_K_CONVERTER "converter"            /* str: "uzwhisper <version>" */
+#define UZW_K_QUANT_SCHEME "quant.scheme"      /* str: w8a16 / w8a8 (int8 files only) */
+#define UZW_K_QUANT_KEPT "quant.kept"          /* str: the matrices kept in f16, comma-separated */
+#define UZW_K_QUANT_SOURCE "quant.source"      /* str: model.dtype of the file that was quantised */
 
 #define UZW_N_FFT 400
 #define UZW_HOP 160

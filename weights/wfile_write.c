@@ -127,6 +127,12 @@ static uint8_t *dup_bytes(const void *p, uint64_t n) {
     return q;
 }
 
+int uzw_wbuild_meta_copy(uzw_wbuild *b, const uzw_meta *m) {
+    uint8_t *v = dup_bytes(m->value, m->value_bytes);
+    if (!v) return bfail(b, "out of memory copying metadata key '%s'", m->key);
+    return add_meta(b, m->key, m->type, m->count, v, m->value_bytes);
+}
+
 static int add_scalar(uzw_wbuild *b, const char *key, uzw_meta_type type, uint32_t bits) {
     uint8_t *v = malloc(4);
     if (!v) return bfail(b, "out of memory adding metadata key '%s'", key ? key : "(null)");

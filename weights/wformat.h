@@ -123,6 +123,8 @@ int uzw_wbuild_i32_arr(uzw_wbuild *b, const char *key, const int32_t *v, uint32_
 int uzw_wbuild_f32_arr(uzw_wbuild *b, const char *key, const float *v, uint32_t n);
 /* items[i] has lens[i] bytes */
 int uzw_wbuild_bytes_arr(uzw_wbuild *b, const char *key, const uint8_t *const *items, const uint32_t *lens, uint32_t n);
+/* A copy of a record of another file (uzw_wfile_meta), under the same key. */
+int uzw_wbuild_meta_copy(uzw_wbuild *b, const uzw_meta *m);
 /* A tensor from f32 source values, stored as dtype (f32/f16/bf16: round to nearest even).
  * The data is copied. */
 int uzw_wbuild_tensor_f32(uzw_wbuild *b, const char *name, uzw_dtype dtype, int n_dims, const int64_t *dims,

@@ -36,7 +36,7 @@ static int token_probs(const uzw_model *m, uzw_fwd_state *st, const int32_t *tok
     for (int c0 = 0; c0 < n; c0 += chunk) {
         int c = n - c0 < chunk ? n - c0 : chunk;
         uzw_layernorm(st->x + (size_t)(first + c0) * D, m->dec_ln_w, m->dec_ln_b, ln, c, D);
-        uzw_linear(ln, m->tok_emb, NULL, lg, c, D, V); /* [c, V] */
+        uzw_matmul(&m->tok_emb, ln, NULL, lg, c, NULL, 0); /* [c, V] */
         for (int r = 0; r < c; r++) {
             const float *l = lg + (size_t)r * V;
             float mx = -INFINITY;

@@ -25,8 +25,9 @@ typedef struct {
 
 static void *take(walk *w, size_t bytes) { return uzw_gpu_carve(w->base, &w->off, bytes); }
 
-/* An fp16 matrix made of `n_parts` row blocks [rows_i, cols] (NULL part: zeros; random: scale). */
-static const uzwk_f16 *mat(walk *w, int n_parts, const float *const *parts, const int *rows, int cols, float scale) {
+/* An fp16 matrix made of `n_parts` row blocks [rows_i, cols] (NULL part: zeros; random: scale);
+ * int8 sources are widened through their scales. */
+static const uzwk_f16 *mat(walk *w, int n_parts, const uzw_wmat *const *parts, const int *rows, int cols, float scale) {
     size_t total = 0;
     for (int i = 0; i < n_parts; i++) total += (size_t)rows[i] * cols;
     uzwk_f16 *dst = take(w, total * sizeof(uzwk_f16));
@@ -38,7 +39,12 @@ static const uzwk_f16 *mat(walk *w, int n_parts, const float *const *parts, cons
     size_t at = 0;
     for (int i = 0; i < n_parts; i++) {
         size_t n = (size_t)rows[i] * cols;
-        for (size_t j = 0; j < n; j++) w->stage16[j] = parts[i] ? uzwk_f32_to_f16_host(parts[i][j]) : 0;
+        for (int r = 0; r < rows[i]; r++) {
+            float *row = w->stage32 + (size_t)r * cols;
+            if (parts[i]) uzw_wmat_row(parts[i], r, row);
+            else memset(row, 0, sizeof(float) * (size_t)cols);
+        }
+        for (size_t j = 0; j < n; j++) w->stage16[j] = uzwk_f32_to_f16_host(w->stage32[j]);
         if (uzwk_h2d(w->c, dst + at, w->stage16, n * sizeof(uzwk_f16))) w->failed = 1;
         at += n;
     }
@@ -67,8 +73,14 @@ static const float *vec(walk *w, int n_parts, const float *const *parts, const i
 static const float *vec1(walk *w, const float *src, int n, float scale, float offset) {
     return vec(w, 1, &src, &n, scale, offset);
 }
-static const uzwk_f16 *mat1(walk *w, const float *src, int rows, int cols) {
+static const uzwk_f16 *mat1(walk *w, const uzw_wmat *src, int rows, int cols) {
     return mat(w, 1, &src, &rows, cols, 1.0f / sqrtf((float)cols));
+}
+/* A float tensor of the model (conv kernels, positions) viewed as [rows, cols]; NULL: random. */
+static const uzwk_f16 *matf(walk *w, const float *src, int rows, int cols, float scale) {
+    uzw_wmat v = {.f = src, .rows = rows, .cols = cols};
+    const uzw_wmat *p = src ? &v : NULL;
+    return mat(w, 1, &p, &rows, cols, scale);
 }
 
 static const int32_t *ids(walk *w, const int32_t *src, int n) {
@@ -79,32 +91,35 @@ static const int32_t *ids(walk *w, const int32_t *src, int n) {
 
 static void layer(walk *w, const uzw_layer *L, uzw_gpu_layer *G, int D, int cross) {
     static const uzw_layer none; /* random weights: every source pointer NULL */
+    int src = L != NULL;
     if (!L) L = &none;
     const float one = 1.0f, bias = 0.02f;
     int F = 4 * D, d3[3] = {D, D, D}, d2[2] = {D, D};
     G->attn_ln_w = vec1(w, L->attn_ln_w, D, 0.1f, one);
     G->attn_ln_b = vec1(w, L->attn_ln_b, D, bias, 0);
-    const float *qkv[3] = {L->q_w, L->k_w, L->v_w}, *qkv_b[3] = {L->q_b, NULL, L->v_b};
+    const uzw_wmat *qkv[3] = {src ? &L->q_w : NULL, src ? &L->k_w : NULL, src ? &L->v_w : NULL};
+    const float *qkv_b[3] = {L->q_b, NULL, L->v_b};
     G->qkv_w = mat(w, 3, qkv, d3, D, 1.0f / sqrtf((float)D));
     G->qkv_b = vec(w, 3, qkv_b, d3, bias, 0);
-    G->o_w = mat1(w, L->o_w, D, D);
+    G->o_w = mat1(w, src ? &L->o_w : NULL, D, D);
     G->o_b = vec1(w, L->o_b, D, bias, 0);
     if (cross) {
         G->xattn_ln_w = vec1(w, L->xattn_ln_w, D, 0.1f, one);
         G->xattn_ln_b = vec1(w, L->xattn_ln_b, D, bias, 0);
-        G->xq_w = mat1(w, L->xq_w, D, D);
+        G->xq_w = mat1(w, src ? &L->xq_w : NULL, D, D);
         G->xq_b = vec1(w, L->xq_b, D, bias, 0);
-        const float *xkv[2] = {L->xk_w, L->xv_w}, *xkv_b[2] = {NULL, L->xv_b};
+        const uzw_wmat *xkv[2] = {src ? &L->xk_w : NULL, src ? &L->xv_w : NULL};
+        const float *xkv_b[2] = {NULL, L->xv_b};
         G->xkv_w = mat(w, 2, xkv, d2, D, 1.0f / sqrtf((float)D));
         G->xkv_b = vec(w, 2, xkv_b, d2, bias, 0);
-        G->xo_w = mat1(w, L->xo_w, D, D);
+        G->xo_w = mat1(w, src ? &L->xo_w : NULL, D, D);
         G->xo_b = vec1(w, L->xo_b, D, bias, 0);
     }
     G->mlp_ln_w = vec1(w, L->mlp_ln_w, D, 0.1f, one);
     G->mlp_ln_b = vec1(w, L->mlp_ln_b, D, bias, 0);
-    G->fc1_w = mat1(w, L->fc1_w, F, D);
+    G->fc1_w = mat1(w, src ? &L->fc1_w : NULL, F, D);
     G->fc1_b = vec1(w, L->fc1_b, F, bias, 0);
-    G->fc2_w = mat1(w, L->fc2_w, D, F);
+    G->fc2_w = mat1(w, src ? &L->fc2_w : NULL, D, F);
     G->fc2_b = vec1(w, L->fc2_b, D, bias, 0);
 }
 
@@ -124,9 +139,9 @@ static void sinusoids(float *out, int A, int D) {
 static void walk_model(walk *w, const uzw_dims *d, uzw_gpu_model *g) {
     const uzw_model *m = w->m;
     int M = d->n_mels, D = d->n_audio_state, A = d->n_audio_ctx, V = d->n_vocab, T = d->n_text_ctx;
-    g->conv1_w = mat(w, 1, (const float *const[]){m ? m->conv1_w : NULL}, &D, M * 3, 1.0f / sqrtf(M * 3.0f));
+    g->conv1_w = matf(w, m ? m->conv1_w : NULL, D, M * 3, 1.0f / sqrtf(M * 3.0f));
     g->conv1_b = vec1(w, m ? m->conv1_b : NULL, D, 0.02f, 0);
-    g->conv2_w = mat(w, 1, (const float *const[]){m ? m->conv2_w : NULL}, &D, D * 3, 1.0f / sqrtf(D * 3.0f));
+    g->conv2_w = matf(w, m ? m->conv2_w : NULL, D, D * 3, 1.0f / sqrtf(D * 3.0f));
     g->conv2_b = vec1(w, m ? m->conv2_b : NULL, D, 0.02f, 0);
     {   /* the sinusoid table is data, not a random weight: build it for random models too */
         float *pos = take(w, (size_t)A * D * sizeof(float));
@@ -143,8 +158,8 @@ static void walk_model(walk *w, const uzw_dims *d, uzw_gpu_model *g) {
     for (int l = 0; l < d->n_audio_layer; l++) layer(w, m ? &m->enc[l] : NULL, &g->enc[l], D, 0);
     g->ln_post_w = vec1(w, m ? m->ln_post_w : NULL, D, 0.1f, 1.0f);
     g->ln_post_b = vec1(w, m ? m->ln_post_b : NULL, D, 0.02f, 0);
-    g->tok_emb = mat(w, 1, (const float *const[]){m ? m->tok_emb : NULL}, &V, D, 0.05f);
-    g->dec_pos = mat(w, 1, (const float *const[]){m ? m->dec_pos : NULL}, &T, D, 0.05f);
+    g->tok_emb = mat(w, 1, (const uzw_wmat *const[]){m ? &m->tok_emb : NULL}, &V, D, 0.05f);
+    g->dec_pos = matf(w, m ? m->dec_pos : NULL, T, D, 0.05f);
     for (int l = 0; l < d->n_text_layer; l++) layer(w, m ? &m->dec[l] : NULL, &g->dec[l], D, 1);
     g->dec_ln_w = vec1(w, m ? m->dec_ln_w : NULL, D, 0.1f, 1.0f);
     g->dec_ln_b = vec1(w, m ? m->dec_ln_b : NULL, D, 0.02f, 0);

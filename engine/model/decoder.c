@@ -17,8 +17,8 @@ int uzw_decoder_begin(const uzw_model *m, uzw_fwd_state *st) {
     int A = d->n_audio_ctx, D = d->n_text_state;
     for (int l = 0; l < d->n_text_layer; l++) {
         const uzw_layer *L = &m->dec[l];
-        uzw_linear(st->enc_out, L->xk_w, NULL, st->cross_k + (size_t)l * A * D, A, D, D);
-        uzw_linear(st->enc_out, L->xv_w, L->xv_b, st->cross_v + (size_t)l * A * D, A, D, D);
+        uzw_matmul(&L->xk_w, st->enc_out, NULL, st->cross_k + (size_t)l * A * D, A, st->qscratch, st->qscratch_bytes);
+        uzw_matmul(&L->xv_w, st->enc_out, L->xv_b, st->cross_v + (size_t)l * A * D, A, st->qscratch, st->qscratch_bytes);
     }
     return 0;
 }
@@ -64,9 +64,9 @@ static void decoder_layers(const uzw_model *m, uzw_fwd_state *st, int n_rows, in
     for (int l = 0; l < d->n_text_layer; l++) {
         const uzw_layer *L = &m->dec[l];
         uzw_layernorm(x, L->attn_ln_w, L->attn_ln_b, st->h, n_rows, D);
-        uzw_linear(st->h, L->q_w, L->q_b, st->q, n_rows, D, D);
-        uzw_linear(st->h, L->k_w, NULL, st->k, n_rows, D, D);
-        uzw_linear(st->h, L->v_w, L->v_b, st->v, n_rows, D, D);
+        uzw_matmul(&L->q_w, st->h, L->q_b, st->q, n_rows, st->qscratch, st->qscratch_bytes);
+        uzw_matmul(&L->k_w, st->h, NULL, st->k, n_rows, st->qscratch, st->qscratch_bytes);
+        uzw_matmul(&L->v_w, st->h, L->v_b, st->v, n_rows, st->qscratch, st->qscratch_bytes);
         if (seq >= 0) {
             /* consecutive tokens of one sequence: append their K/V rows, then causal attention */
             float *kc = cache_k(m, st, st->slot[seq], l), *vc = cache_v(m, st, st->slot[seq], l);
@@ -83,15 +83,15 @@ static void decoder_layers(const uzw_model *m, uzw_fwd_state *st, int n_rows, in
                               st->scores);
             }
         }
-        uzw_linear(st->att, L->o_w, L->o_b, st->h, n_rows, D, D);
+        uzw_matmul(&L->o_w, st->att, L->o_b, st->h, n_rows, st->qscratch, st->qscratch_bytes);
         uzw_add(x, st->h, (size_t)n_rows * D);
         /* cross-attention over the encoder output, shared by every row */
         uzw_layernorm(x, L->xattn_ln_w, L->xattn_ln_b, st->h, n_rows, D);
-        uzw_linear(st->h, L->xq_w, L->xq_b, st->q, n_rows, D, D);
+        uzw_matmul(&L->xq_w, st->h, L->xq_b, st->q, n_rows, st->qscratch, st->qscratch_bytes);
         if (seq >= 0 && st->xqk) capture_xqk(m, st, l, n_rows, p0);
         uzw_attention(st->q, D, st->cross_k + (size_t)l * A * D, st->cross_v + (size_t)l * A * D, D, st->att, n_rows, A, H,
                       D / H, 0, 0, st->scores);
-        uzw_linear(st->att, L->xo_w, L->xo_b, st->h, n_rows, D, D);
+        uzw_matmul(&L->xo_w, st->att, L->xo_b, st->h, n_rows, st->qscratch, st->qscratch_bytes);
         uzw_add(x, st->h, (size_t)n_rows * D);
         uzw_mlp_residual(L, st, x, n_rows, D);
     }
@@ -101,8 +101,9 @@ static void embed(const uzw_model *m, float *x, const int32_t *tokens, int n, in
     int D = m->dims.n_text_state;
     for (int i = 0; i < n; i++) {
         int pos = same_position ? p0 : p0 + i;
-        for (int c = 0; c < D; c++)
-            x[(size_t)i * D + c] = m->tok_emb[(size_t)tokens[i] * D + c] + m->dec_pos[(size_t)pos * D + c];
+        float *xr = x + (size_t)i * D;
+        uzw_wmat_row(&m->tok_emb, tokens[i], xr);
+        for (int c = 0; c < D; c++) xr[c] += m->dec_pos[(size_t)pos * D + c];
     }
 }
 
@@ -142,9 +143,9 @@ int uzw_decoder_step_batch(const uzw_model *m, uzw_fwd_state *st, const int32_t 
     embed(m, st->x, tokens, B, p0, 1);
     decoder_layers(m, st, B, -1, p0);
     st->n_past = p0 + 1;
-    int D = m->dims.n_text_state, V = m->dims.n_vocab;
+    int D = m->dims.n_text_state;
     uzw_layernorm(st->x, m->dec_ln_w, m->dec_ln_b, st->h, B, D);
-    uzw_linear(st->h, m->tok_emb, NULL, st->logits, B, D, V); /* [B, V] */
+    uzw_matmul(&m->tok_emb, st->h, NULL, st->logits, B, st->qscratch, st->qscratch_bytes); /* [B, V] */
     return 0;
 }
 
@@ -155,7 +156,7 @@ int uzw_decoder_logits_at(const uzw_model *m, uzw_fwd_state *st, int i, float *o
     int D = m->dims.n_text_state;
     float *row = st->h; /* [1, D] scratch: LN of the residual stream row, then x . tok_emb^T */
     uzw_layernorm(st->x + (size_t)i * D, m->dec_ln_w, m->dec_ln_b, row, 1, D);
-    uzw_linear(row, m->tok_emb, NULL, out, 1, D, m->dims.n_vocab);
+    uzw_matmul(&m->tok_emb, row, NULL, out, 1, st->qscratch, st->qscratch_bytes);
     return 0;
 }
 

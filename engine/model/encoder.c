@@ -5,11 +5,11 @@
 /* One pre-LN transformer block over x[N, D] without cross-attention. */
 static void encoder_block(const uzw_layer *L, uzw_fwd_state *st, float *x, int N, int D, int H) {
     uzw_layernorm(x, L->attn_ln_w, L->attn_ln_b, st->h, N, D);
-    uzw_linear(st->h, L->q_w, L->q_b, st->q, N, D, D);
-    uzw_linear(st->h, L->k_w, NULL, st->k, N, D, D);
-    uzw_linear(st->h, L->v_w, L->v_b, st->v, N, D, D);
+    uzw_matmul(&L->q_w, st->h, L->q_b, st->q, N, st->qscratch, st->qscratch_bytes);
+    uzw_matmul(&L->k_w, st->h, NULL, st->k, N, st->qscratch, st->qscratch_bytes);
+    uzw_matmul(&L->v_w, st->h, L->v_b, st->v, N, st->qscratch, st->qscratch_bytes);
     uzw_attention(st->q, D, st->k, st->v, D, st->att, N, N, H, D / H, 0, 0, st->scores);
-    uzw_linear(st->att, L->o_w, L->o_b, st->h, N, D, D);
+    uzw_matmul(&L->o_w, st->att, L->o_b, st->h, N, st->qscratch, st->qscratch_bytes);
     uzw_add(x, st->h, (size_t)N * D);
     uzw_mlp_residual(L, st, x, N, D);
 }
@@ -17,9 +17,9 @@ static void encoder_block(const uzw_layer *L, uzw_fwd_state *st, float *x, int N
 void uzw_mlp_residual(const uzw_layer *L, uzw_fwd_state *st, float *x, int N, int D) {
     int F = 4 * D;
     uzw_layernorm(x, L->mlp_ln_w, L->mlp_ln_b, st->h, N, D);
-    uzw_linear(st->h, L->fc1_w, L->fc1_b, st->ff, N, D, F);
+    uzw_matmul(&L->fc1_w, st->h, L->fc1_b, st->ff, N, st->qscratch, st->qscratch_bytes);
     uzw_gelu(st->ff, (size_t)N * F);
-    uzw_linear(st->ff, L->fc2_w, L->fc2_b, st->h, N, F, D);
+    uzw_matmul(&L->fc2_w, st->ff, L->fc2_b, st->h, N, st->qscratch, st->qscratch_bytes);
     uzw_add(x, st->h, (size_t)N * D);
 }
 

@@ -28,6 +28,8 @@ typedef struct {
     float *x;            /* [T, D]    decoder residual stream                         */
     float *logits;       /* [S, V]    logits of the last position of each sequence    */
     float *logits2;      /* [V]       logits of another position (e.g. SOT, for no-speech) */
+    void *qscratch;      /* int8 models: quantised activation rows or widened weight panels (qmat.h) */
+    size_t qscratch_bytes;
 
     float *kv;           /* KV cache: one allocation */
     float *self_k, *self_v;   /* [S, Lt, T, D] physical slots */

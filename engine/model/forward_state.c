@@ -18,10 +18,13 @@ int uzw_fwd_init(uzw_fwd_state *st, const uzw_model *m, int n_seq, char *err, si
     /* attention scores: [rows, rows], or [H, few queries, rows] on decode steps (ops.h) */
     size_t H = (size_t)(d->n_text_head > d->n_audio_head ? d->n_text_head : d->n_audio_head);
     size_t scores = rows * rows > H * UZW_ATTN_FEW_QUERIES * rows ? rows * rows : H * UZW_ATTN_FEW_QUERIES * rows;
+    /* int8 models: the scratch of their products, for the widest one (rows x F) */
+    size_t qbytes = m->quant ? uzw_matmul_scratch_bytes((int)rows, (int)F) : 0;
+    float *qscratch = NULL;
     size_t sizes[] = {M * W, D * W, C * W, A * D, rows * D, rows * D, rows * D, rows * D, rows * D,
-                      rows * F, scores, T * D, S * V, V};
+                      rows * F, scores, T * D, S * V, V, (qbytes + 3) / 4};
     float **slots[] = {&st->mel_win, &st->conv_a, &st->cols, &st->enc_out, &st->h, &st->q, &st->k, &st->v,
-                       &st->att, &st->ff, &st->scores, &st->x, &st->logits, &st->logits2};
+                       &st->att, &st->ff, &st->scores, &st->x, &st->logits, &st->logits2, &qscratch};
     size_t total = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) total += (sizes[i] + 15) & ~(size_t)15;
     st->act = aligned_alloc(64, total * sizeof(float));
@@ -37,6 +40,8 @@ int uzw_fwd_init(uzw_fwd_state *st, const uzw_model *m, int n_seq, char *err, si
         *slots[i] = st->act + off;
         off += (sizes[i] + 15) & ~(size_t)15;
     }
+    st->qscratch = qbytes ? (void *)qscratch : NULL;
+    st->qscratch_bytes = qbytes;
     st->self_k = st->kv;
     st->self_v = st->self_k + S * Lt * T * D;
     st->cross_k = st->self_v + S * Lt * T * D;

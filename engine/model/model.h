@@ -2,8 +2,10 @@
  * model.h - the loaded Whisper model: dimensions, weights bound by name to f32 pointers, the
  * tokenizer, special ids, language table, suppress lists and mel filterbank.
  *
- * Weights stored as f32 are used in place from the read-only mapping (zero copy). Weights stored
- * as f16/bf16 are widened once at load into one f32 arena (the CPU reference computes in f32).
+ * Weights stored as f32 or int8 are used in place from the read-only mapping (zero copy). Weights
+ * stored as f16/bf16 are widened once at load into one f32 arena (the CPU computes in f32); int8
+ * matrices the W8A8 scheme multiplies with int8 activations also get their SIMD panels, built at
+ * load into one more arena.
  */
 #ifndef UZW_MODEL_H
 #define UZW_MODEL_H
@@ -14,17 +16,25 @@
 #include "schema.h"
 #include "wformat.h"
 #include "tokenizer/tokenizer.h"
+#include "model/qmat.h"
 
 #define UZW_MAX_LANGUAGES 100
 
+/* quant.scheme of an int8 file (docs/quantization.md) */
+enum { UZW_QUANT_NONE = 0, UZW_QUANT_W8A16 = 1, UZW_QUANT_W8A8 = 2 };
+
 typedef struct {
     const float *attn_ln_w, *attn_ln_b;                      /* [D]                  */
-    const float *q_w, *q_b, *k_w, *v_w, *v_b, *o_w, *o_b;   /* [D,D] weights, [D]   */
+    uzw_wmat q_w, k_w, v_w, o_w;                             /* [D,D]                */
+    const float *q_b, *v_b, *o_b;                            /* [D]                  */
     const float *xattn_ln_w, *xattn_ln_b;                    /* decoder only: [D]    */
-    const float *xq_w, *xq_b, *xk_w, *xv_w, *xv_b, *xo_w, *xo_b; /* decoder only     */
+    uzw_wmat xq_w, xk_w, xv_w, xo_w;                         /* decoder only: [D,D]  */
+    const float *xq_b, *xv_b, *xo_b;                         /* decoder only: [D]    */
     const float *mlp_ln_w, *mlp_ln_b;                        /* [D]                  */
-    const float *fc1_w, *fc1_b;                              /* [F,D], [F]           */
-    const float *fc2_w, *fc2_b;                              /* [D,F], [D]           */
+    uzw_wmat fc1_w;                                          /* [F,D]                */
+    const float *fc1_b;                                      /* [F]                  */
+    uzw_wmat fc2_w;                                          /* [D,F]                */
+    const float *fc2_b;                                      /* [D]                  */
 } uzw_layer;
 
 typedef struct {
@@ -44,13 +54,17 @@ struct uzw_model {
     const float *ln_post_w, *ln_post_b;
     uzw_layer *enc;                 /* [La]         */
     /* decoder */
-    const float *tok_emb;           /* [V,D], also the output projection */
+    uzw_wmat tok_emb;               /* [V,D], also the output projection */
     const float *dec_pos;           /* [T,D]        */
     const float *dec_ln_w, *dec_ln_b;
     uzw_layer *dec;                 /* [Lt]         */
 
-    float *arena;                   /* widened copies of non-f32 tensors (one allocation) */
+    float *arena;                   /* widened copies of f16/bf16 tensors (one allocation) */
     size_t arena_floats;
+    void *qarena;                   /* W8A8 panels and row sums of int8 matrices (one allocation) */
+    size_t qarena_bytes;
+    int quant;                      /* 0: float; UZW_QUANT_W8A16 or UZW_QUANT_W8A8 */
+    uzw_cpu_isa isa;                /* the CPU path int8 products take */
 
     uzw_tokenizer *tok;
     const uint8_t **vocab;          /* [n_bpe] pointers into the mapping */

@@ -154,10 +154,54 @@ static int load_tables(uzw_model *m, char *err, size_t es) {
 
 /* ---------------------------------------------------------------- tensors */
 
-/* Check every canonical tensor against the schema, count the floats non-f32 tensors need. */
+/* ---------------------------------------------------------------- int8 matrices */
+
+/* W8A8 multiplies with int8 activations where the product has many rows: the encoder's matrices
+ * and the cross-attention K/V projections of the encoder output (1500 rows each). */
+static int takes_a8(const uzw_model *m, const char *name) {
+    if (m->quant != UZW_QUANT_W8A8) return 0;
+    size_t n = strlen(name);
+    return !strncmp(name, "enc.", 4) || (n > 15 && (!strcmp(name + n - 15, ".xattn.k.weight") ||
+                                                   !strcmp(name + n - 15, ".xattn.v.weight")));
+}
+
+static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
+
+static int load_scheme(uzw_model *m, char *err, size_t es) {
+    const char *s;
+    uint32_t len;
+    m->quant = UZW_QUANT_NONE;
+    if (uzw_meta_get_str(&m->wf, UZW_K_QUANT_SCHEME, &s, &len, NULL, 0) != 0) return 0;
+    if (len == 5 && !memcmp(s, "w8a16", 5)) m->quant = UZW_QUANT_W8A16;
+    else if (len == 4 && !memcmp(s, "w8a8", 4)) m->quant = UZW_QUANT_W8A8;
+    else return uzw_errf(err, es, "metadata '%s' = '%.*s': known schemes are w8a16 and w8a8", UZW_K_QUANT_SCHEME,
+                         (int)(len < 32 ? len : 32), s);
+    return 0;
+}
+
+/* An int8 tensor: allowed here, with a scheme, finite non-negative scales and no -128. */
+static int check_int8(uzw_model *m, const uzw_tensor *t, const char *name, char *err, size_t es) {
+    if (!uzw_schema_quantisable(name))
+        return uzw_errf(err, es, "tensor '%s' is int8; only linear-layer weights and dec.tok_emb may be", name);
+    if (m->quant == UZW_QUANT_NONE)
+        return uzw_errf(err, es, "tensor '%s' is int8 but the file has no '%s' (w8a16 or w8a8)", name, UZW_K_QUANT_SCHEME);
+    char sname[UZW_MAX_NAME + 8];
+    snprintf(sname, sizeof sname, "%s.scale", name);
+    const uzw_tensor *sc = uzw_wfile_tensor(&m->wf, sname);
+    if (!sc || sc->dtype != UZW_DT_F32 || sc->n_dims != 1 || sc->dims[0] != t->dims[0]) /* the reader checks this too */
+        return uzw_errf(err, es, "tensor '%s' lacks its f32 scale '%s' of shape [%lld]", name, sname, (long long)t->dims[0]);
+    int O = (int)t->dims[0], I = (int)t->dims[1];
+    if (uzw_qmat_validate((const int8_t *)t->data, (const float *)sc->data, O, I, name, err, es) != 0) return -1;
+    if (takes_a8(m, name)) m->qarena_bytes += align64(uzw_qpack_bytes(O, I)) + align64(sizeof(int32_t) * (size_t)O);
+    return 0;
+}
+
+/* Check every canonical tensor against the schema, count the floats f16/bf16 tensors need and
+ * the bytes of the W8A8 panels. */
 static int check_tensors(uzw_model *m, char *err, size_t es) {
     int n = uzw_schema_count(&m->dims);
     m->arena_floats = 0;
+    m->qarena_bytes = 0;
     for (int i = 0; i < n; i++) {
         char name[UZW_MAX_NAME];
         int nd;
@@ -173,8 +217,9 @@ static int check_tensors(uzw_model *m, char *err, size_t es) {
             for (int d = 0; d < t->n_dims; d++) snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld", d ? "," : "", (long long)t->dims[d]);
             return uzw_errf(err, es, "tensor '%s' has shape [%s], expected [%s] for these model dimensions", name, got, want);
         }
-        if (t->dtype == UZW_DT_I8) return uzw_errf(err, es, "tensor '%s' is int8; int8 models are not supported by this build yet", name);
-        if (t->dtype != UZW_DT_F32) {
+        if (t->dtype == UZW_DT_I8) {
+            if (check_int8(m, t, name, err, es) != 0) return -1;
+        } else if (t->dtype != UZW_DT_F32) {
             size_t numel = 1;
             for (int d = 0; d < nd; d++) numel *= (size_t)dims[d];
             m->arena_floats += numel;
@@ -198,20 +243,47 @@ static const float *bind(uzw_model *m, const char *name, size_t *arena_used) {
     return dst;
 }
 
-static void bind_layer(uzw_model *m, uzw_layer *L, const char *pre, int cross, size_t *used) {
+/* A weight matrix: float (in place or widened), or int8 + scales in place, plus its W8A8 panels. */
+static uzw_wmat bind_mat(uzw_model *m, const char *name, size_t *arena_used, size_t *qarena_used) {
+    const uzw_tensor *t = uzw_wfile_tensor(&m->wf, name);
+    uzw_wmat w = {.rows = (int)t->dims[0], .cols = (int)t->dims[1], .isa = m->isa};
+    if (t->dtype != UZW_DT_I8) {
+        w.f = bind(m, name, arena_used);
+        return w;
+    }
+    char sname[UZW_MAX_NAME + 8];
+    snprintf(sname, sizeof sname, "%s.scale", name);
+    w.q = (const int8_t *)t->data;
+    w.scale = (const float *)uzw_wfile_tensor(&m->wf, sname)->data;
+    if (takes_a8(m, name)) {
+        int8_t *pack = (int8_t *)m->qarena + *qarena_used;
+        *qarena_used += align64(uzw_qpack_bytes(w.rows, w.cols));
+        int32_t *qsum = (int32_t *)((char *)m->qarena + *qarena_used);
+        *qarena_used += align64(sizeof(int32_t) * (size_t)w.rows);
+        uzw_qmat_pack(w.q, w.rows, w.cols, pack, qsum);
+        w.pack = pack;
+        w.qsum = qsum;
+        w.a8 = 1;
+    }
+    return w;
+}
+
+static void bind_layer(uzw_model *m, uzw_layer *L, const char *pre, int cross, size_t *used, size_t *qused) {
     char n[UZW_MAX_NAME];
 #define B(field, suffix) (snprintf(n, sizeof n, "%s.%s", pre, suffix), L->field = bind(m, n, used))
+#define W(field, suffix) (snprintf(n, sizeof n, "%s.%s", pre, suffix), L->field = bind_mat(m, n, used, qused))
     B(attn_ln_w, "attn_ln.weight"); B(attn_ln_b, "attn_ln.bias");
-    B(q_w, "attn.q.weight"); B(q_b, "attn.q.bias"); B(k_w, "attn.k.weight");
-    B(v_w, "attn.v.weight"); B(v_b, "attn.v.bias"); B(o_w, "attn.o.weight"); B(o_b, "attn.o.bias");
+    W(q_w, "attn.q.weight"); B(q_b, "attn.q.bias"); W(k_w, "attn.k.weight");
+    W(v_w, "attn.v.weight"); B(v_b, "attn.v.bias"); W(o_w, "attn.o.weight"); B(o_b, "attn.o.bias");
     if (cross) {
         B(xattn_ln_w, "xattn_ln.weight"); B(xattn_ln_b, "xattn_ln.bias");
-        B(xq_w, "xattn.q.weight"); B(xq_b, "xattn.q.bias"); B(xk_w, "xattn.k.weight");
-        B(xv_w, "xattn.v.weight"); B(xv_b, "xattn.v.bias"); B(xo_w, "xattn.o.weight"); B(xo_b, "xattn.o.bias");
+        W(xq_w, "xattn.q.weight"); B(xq_b, "xattn.q.bias"); W(xk_w, "xattn.k.weight");
+        W(xv_w, "xattn.v.weight"); B(xv_b, "xattn.v.bias"); W(xo_w, "xattn.o.weight"); B(xo_b, "xattn.o.bias");
     }
     B(mlp_ln_w, "mlp_ln.weight"); B(mlp_ln_b, "mlp_ln.bias");
-    B(fc1_w, "fc1.weight"); B(fc1_b, "fc1.bias"); B(fc2_w, "fc2.weight"); B(fc2_b, "fc2.bias");
+    W(fc1_w, "fc1.weight"); B(fc1_b, "fc1.bias"); W(fc2_w, "fc2.weight"); B(fc2_b, "fc2.bias");
 #undef B
+#undef W
 }
 
 static int bind_all(uzw_model *m, char *err, size_t es) {
@@ -219,19 +291,23 @@ static int bind_all(uzw_model *m, char *err, size_t es) {
         m->arena = malloc(sizeof(float) * m->arena_floats);
         if (!m->arena) return uzw_errf(err, es, "out of memory widening %zu weights to f32", m->arena_floats);
     }
-    size_t used = 0;
+    if (m->qarena_bytes) {
+        m->qarena = aligned_alloc(64, m->qarena_bytes);
+        if (!m->qarena) return uzw_errf(err, es, "out of memory for %zu bytes of W8A8 panels", m->qarena_bytes);
+    }
+    size_t used = 0, qused = 0;
     m->conv1_w = bind(m, "enc.conv1.weight", &used); m->conv1_b = bind(m, "enc.conv1.bias", &used);
     m->conv2_w = bind(m, "enc.conv2.weight", &used); m->conv2_b = bind(m, "enc.conv2.bias", &used);
     m->enc_pos = bind(m, "enc.pos", &used);
     m->ln_post_w = bind(m, "enc.ln_post.weight", &used); m->ln_post_b = bind(m, "enc.ln_post.bias", &used);
-    m->tok_emb = bind(m, "dec.tok_emb", &used); m->dec_pos = bind(m, "dec.pos", &used);
+    m->tok_emb = bind_mat(m, "dec.tok_emb", &used, &qused); m->dec_pos = bind(m, "dec.pos", &used);
     m->dec_ln_w = bind(m, "dec.ln.weight", &used); m->dec_ln_b = bind(m, "dec.ln.bias", &used);
     m->enc = calloc((size_t)m->dims.n_audio_layer, sizeof(uzw_layer));
     m->dec = calloc((size_t)m->dims.n_text_layer, sizeof(uzw_layer));
     if (!m->enc || !m->dec) return uzw_errf(err, es, "out of memory");
     char pre[32];
-    for (int i = 0; i < m->dims.n_audio_layer; i++) { snprintf(pre, sizeof pre, "enc.%d", i); bind_layer(m, &m->enc[i], pre, 0, &used); }
-    for (int i = 0; i < m->dims.n_text_layer; i++) { snprintf(pre, sizeof pre, "dec.%d", i); bind_layer(m, &m->dec[i], pre, 1, &used); }
+    for (int i = 0; i < m->dims.n_audio_layer; i++) { snprintf(pre, sizeof pre, "enc.%d", i); bind_layer(m, &m->enc[i], pre, 0, &used, &qused); }
+    for (int i = 0; i < m->dims.n_text_layer; i++) { snprintf(pre, sizeof pre, "dec.%d", i); bind_layer(m, &m->dec[i], pre, 1, &used, &qused); }
     return 0;
 }
 
@@ -250,12 +326,15 @@ static uzw_status finish_load(uzw_model *m, uzw_model **out, char *err, size_t e
         goto bad;
     }
     if (load_specials(m, err, es) != 0 || load_vocab(m, err, es) != 0 || load_tables(m, err, es) != 0) goto bad;
-    if (check_tensors(m, err, es) != 0 || bind_all(m, err, es) != 0) goto bad;
+    m->isa = uzw_cpu_isa_detect();
+    if (load_scheme(m, err, es) != 0 || check_tensors(m, err, es) != 0 || bind_all(m, err, es) != 0) goto bad;
     if (m->params.verify_checksum && uzw_wfile_verify_data(&m->wf, err, es) != 0) goto bad;
     uzw_logf(m->params.log, m->params.log_user, UZW_LOG_INFO,
-             "model: %s (%s), %d+%d layers, d=%d, vocab %d, %d languages; %.1f MiB widened to f32", m->type, m->dtype,
-             m->dims.n_audio_layer, m->dims.n_text_layer, m->dims.n_text_state, m->dims.n_vocab, m->sp.n_languages,
-             m->arena_floats * 4.0 / (1 << 20));
+             "model: %s (%s), %d+%d layers, d=%d, vocab %d, %d languages; %.1f MiB widened to f32%s%s", m->type,
+             m->dtype, m->dims.n_audio_layer, m->dims.n_text_layer, m->dims.n_text_state, m->dims.n_vocab,
+             m->sp.n_languages, m->arena_floats * 4.0 / (1 << 20),
+             m->quant == UZW_QUANT_W8A8 ? "; int8 W8A8, CPU path " : m->quant == UZW_QUANT_W8A16 ? "; int8 W8A16, CPU path " : "",
+             m->quant ? uzw_cpu_isa_name(m->isa) : "");
     *out = m;
     return UZW_OK;
 bad:
@@ -313,7 +392,7 @@ void uzw_model_free(uzw_model *m) {
     uzw_tokenizer_free(m->tok);
     free(m->vocab); free(m->vocab_len);
     free(m->suppress); free(m->suppress_begin); free(m->align_heads);
-    free(m->mel_filters); free(m->arena);
+    free(m->mel_filters); free(m->arena); free(m->qarena);
     free(m->enc); free(m->dec);
     uzw_wfile_close(&m->wf);
     free(m);
