@@ -213,8 +213,9 @@ int uzw_schema_shape(const uzw_dims *d, const char *name, int *n_dims, int64_t d
 }
 
 int uzw_schema_quantisable(const char *name) {
-    static const char *const suffix[] = {".attn.q.weight", ".attn.k.weight", ".attn.v.weight", ".attn.o.weight",
-                                         ".fc1.weight", ".fc2.weight"};
+    static const char *const suffix[] = {".attn.q.weight",  ".attn.k.weight",  ".attn.v.weight",  ".attn.o.weight",
+                                         ".xattn.q.weight", ".xattn.k.weight", ".xattn.v.weight", ".xattn.o.weight",
+                                         ".fc1.weight",     ".fc2.weight"};
     if (!strcmp(name, "dec.tok_emb")) return 1;
     size_t n = strlen(name);
     for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
