@@ -7,6 +7,7 @@
 
 #include "core/util.h"
 #include "model/ops.h"
+#include "model/vmath.h"
 
 /* Both thread pools are process-wide (OpenBLAS and OpenMP keep them so); every context sets the
  * same count before it runs, so concurrent contexts agree. */
@@ -41,10 +42,7 @@ void uzw_layernorm(const float *x, const float *w, const float *b, float *y, int
     }
 }
 
-void uzw_gelu(float *x, size_t n) {
-#pragma omp parallel for simd if (n > 65536) schedule(static)
-    for (size_t i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
-}
+void uzw_gelu(float *x, size_t n) { uzw_gelu_array(uzw_cpu_isa_detect(), x, n); }
 
 void uzw_add(float *x, const float *y, size_t n) {
     for (size_t i = 0; i < n; i++) x[i] += y[i];
@@ -74,6 +72,7 @@ void uzw_conv1d_k3(const float *x, const float *W, const float *b, float *y, int
 static void attention_few_queries(const float *q, int ldq, const float *k, const float *v, int ldk, float *out, int Nq,
                                   int Nk, int H, int Dh, int causal, int q_offset, float *scores) {
     float scale = 1.0f / sqrtf((float)Dh);
+    uzw_cpu_isa isa = uzw_cpu_isa_detect();
 #pragma omp parallel for if ((size_t)H * Nk * Dh > 32768) schedule(static)
     for (int h = 0; h < H; h++)
         for (int i = 0; i < Nq; i++) {
@@ -89,9 +88,7 @@ static void attention_few_queries(const float *q, int ldq, const float *k, const
                 s[j] = acc * scale;
                 mx = s[j] > mx ? s[j] : mx;
             }
-            float sum = 0;
-            for (int j = 0; j < nk; j++) { s[j] = expf(s[j] - mx); sum += s[j]; }
-            float inv = 1.0f / sum;
+            float inv = 1.0f / uzw_exp_shift_sum(isa, s, nk, mx);
             float *o = out + (size_t)i * H * Dh + h * Dh;
             for (int d = 0; d < Dh; d++) o[d] = 0;
             for (int j = 0; j < nk; j++) {
@@ -111,6 +108,7 @@ void uzw_attention(const float *q, int ldq, const float *k, const float *v, int 
     }
     float scale = 1.0f / sqrtf((float)Dh);
     int ldo = H * Dh;
+    uzw_cpu_isa isa = uzw_cpu_isa_detect();
     for (int h = 0; h < H; h++) {
         /* scores[Nq, Nk] = q_h . k_h^T * scale */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Nq, Nk, Dh, scale, q + h * Dh, ldq, k + h * Dh, ldk, 0.0f,
@@ -121,10 +119,7 @@ void uzw_attention(const float *q, int ldq, const float *k, const float *v, int 
             int nk = causal ? (q_offset + i + 1 < Nk ? q_offset + i + 1 : Nk) : Nk;
             float mx = -INFINITY;
             for (int j = 0; j < nk; j++) mx = s[j] > mx ? s[j] : mx;
-            float sum = 0;
-#pragma omp simd reduction(+ : sum)
-            for (int j = 0; j < nk; j++) { s[j] = expf(s[j] - mx); sum += s[j]; }
-            float inv = 1.0f / sum;
+            float inv = 1.0f / uzw_exp_shift_sum(isa, s, nk, mx);
             for (int j = 0; j < nk; j++) s[j] *= inv;
             for (int j = nk; j < Nk; j++) s[j] = 0.0f;
         }
