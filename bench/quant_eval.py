@@ -12,6 +12,7 @@ evaluation sets with the same options, in one run:
    identical and the mean share of tokens before the first difference (of the longer sequence).
 
 Reports (JSON per model and set) go to --out (default build/quant-eval); --reuse keeps existing ones.
+UZWHISPER_BIN overrides the binary (default build/uzwhisper).
 Not part of the test suite: it takes minutes per set and model.
 """
 import argparse
@@ -21,7 +22,7 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-UZW = os.path.join(ROOT, "build", "uzwhisper")
+UZW = os.environ.get("UZWHISPER_BIN", os.path.join(ROOT, "build", "uzwhisper"))
 
 
 def manifest(name):

@@ -51,10 +51,16 @@ Test(ops, conv1d_matches_reference) {
     }
 }
 
+/* every CPU path: UZW_CPU_ISA lowers the SIMD choice (engine/model/qmat.h) */
 Test(ops, attention_matches_reference) {
+    static const char *isa_env[] = {NULL, "avx2", "scalar"};
+    for (int e = 0; e < 3; e++) {
+    if (isa_env[e]) setenv("UZW_CPU_ISA", isa_env[e], 1);
+    else unsetenv("UZW_CPU_ISA");
     /* Nq, Nk, H, Dh, causal, q_offset */
     const int shapes[][6] = {{1500, 1500, 2, 16, 0, 0}, {4, 4, 6, 64, 1, 0}, {1, 9, 8, 64, 1, 8},
-                             {3, 1500, 2, 64, 0, 0}, {5, 12, 3, 7, 1, 7}, {1, 1, 1, 1, 1, 0}};
+                             {3, 1500, 2, 64, 0, 0}, {5, 12, 3, 7, 1, 7}, {1, 1, 1, 1, 1, 0},
+                             {2, 1500, 4, 80, 0, 0}, {1, 37, 2, 129, 1, 36}};
     unsigned seed = 3;
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         int Nq = shapes[s][0], Nk = shapes[s][1], H = shapes[s][2], Dh = shapes[s][3], causal = shapes[s][4], off = shapes[s][5];
@@ -64,9 +70,12 @@ Test(ops, attention_matches_reference) {
         uzw_attention(q, D, k, v, D, o, Nq, Nk, H, Dh, causal, off, sc);
         uzw_attention_ref(q, D, k, v, D, r, Nq, Nk, H, Dh, causal, off);
         tu_cmp c = tu_compare(o, r, (size_t)Nq * D, ATOL, RTOL);
-        cr_expect_eq(c.n_bad, 0, "attention Nq=%d Nk=%d H=%d Dh=%d causal=%d: max abs %g", Nq, Nk, H, Dh, causal, c.max_abs);
+        cr_expect_eq(c.n_bad, 0, "attention (%s) Nq=%d Nk=%d H=%d Dh=%d causal=%d: max abs %g",
+                     isa_env[e] ? isa_env[e] : "best", Nq, Nk, H, Dh, causal, c.max_abs);
         free(q); free(k); free(v); free(o); free(r); free(sc);
     }
+    }
+    unsetenv("UZW_CPU_ISA");
 }
 
 Test(ops, layernorm_and_gelu_values) {

@@ -7,6 +7,7 @@
 
 #include "core/util.h"
 #include "model/ops.h"
+#include "model/attn_simd.h"
 #include "model/vmath.h"
 
 /* Both thread pools are process-wide (OpenBLAS and OpenMP keep them so); every context sets the
@@ -103,6 +104,10 @@ static void attention_few_queries(const float *q, int ldq, const float *k, const
 void uzw_attention(const float *q, int ldq, const float *k, const float *v, int ldk, float *out, int Nq, int Nk,
                    int H, int Dh, int causal, int q_offset, float *scores) {
     if (Nq <= UZW_ATTN_FEW_QUERIES) {
+        if (uzw_cpu_isa_detect() == UZW_ISA_AVX512 && uzw_attn_few_avx512_supports(Dh)) {
+            uzw_attn_few_avx512(q, ldq, k, v, ldk, out, Nq, Nk, H, Dh, causal, q_offset, scores);
+            return;
+        }
         attention_few_queries(q, ldq, k, v, ldk, out, Nq, Nk, H, Dh, causal, q_offset, scores);
         return;
     }
