@@ -116,3 +116,15 @@ uint16_t uzw_f32_to_bf16(float f) {
     x += 0x7fffu + ((x >> 16) & 1u); /* round to nearest even; overflow carries into inf */
     return (uint16_t)(x >> 16);
 }
+
+const float *uzw_tensor_as_f32(const uzw_tensor *t, float *buf) {
+    if (t->dtype == UZW_DT_F32) return (const float *)t->data;
+    size_t n = t->nbytes / uzw_dtype_size(t->dtype);
+    const uint8_t *src = t->data;
+    for (size_t i = 0; i < n; i++) {
+        uint16_t h;
+        memcpy(&h, src + 2 * i, 2);
+        buf[i] = t->dtype == UZW_DT_F16 ? uzw_f16_to_f32(h) : uzw_bf16_to_f32(h);
+    }
+    return buf;
+}

@@ -35,19 +35,6 @@ static int keep_index(const char *list, const char *name) {
     return -1;
 }
 
-/* The tensor widened to f32 (into buf when it is not f32 already). */
-static const float *as_f32(const uzw_tensor *t, float *buf) {
-    if (t->dtype == UZW_DT_F32) return (const float *)t->data;
-    size_t n = t->nbytes / uzw_dtype_size(t->dtype);
-    const uint8_t *src = t->data;
-    for (size_t i = 0; i < n; i++) {
-        uint16_t h;
-        memcpy(&h, src + 2 * i, 2);
-        buf[i] = t->dtype == UZW_DT_F16 ? uzw_f16_to_f32(h) : uzw_bf16_to_f32(h);
-    }
-    return buf;
-}
-
 /* ||w - q*scale||_2 / ||w||_2 */
 static double rel_error(const float *w, const int8_t *q, const float *scale, int O, int I) {
     double num = 0, den = 0;
@@ -156,13 +143,13 @@ int uzw_quantize_file(const char *in_path, const char *out_path, const uzw_quant
             rep->bytes_out += t->nbytes;
             rep->n_copied++;
         } else if (keep_index(o->keep, t->name) >= 0) {
-            r = uzw_wbuild_tensor_f32(b, t->name, UZW_DT_F16, t->n_dims, t->dims, as_f32(t, buf));
+            r = uzw_wbuild_tensor_f32(b, t->name, UZW_DT_F16, t->n_dims, t->dims, uzw_tensor_as_f32(t, buf));
             rep->bytes_out += t->nbytes / uzw_dtype_size(t->dtype) * 2;
             rep->n_kept++;
             if (kept[0]) strcat(kept, ",");
             strcat(kept, t->name);
         } else {
-            r = quantise_tensor(b, t, as_f32(t, buf), rep);
+            r = quantise_tensor(b, t, uzw_tensor_as_f32(t, buf), rep);
             rep->n_quantised++;
         }
         if (r != 0) break;

@@ -139,6 +139,9 @@ int uzw_wbuild_write(uzw_wbuild *b, const char *path, char *err, size_t err_size
 float uzw_f16_to_f32(uint16_t h);
 uint16_t uzw_f32_to_f16(float f);
 float uzw_bf16_to_f32(uint16_t h);
+/* A mapped f32/f16/bf16 tensor's n elements as f32: the data itself when it is f32, else widened
+ * into buf (n floats) and buf returned. */
+const float *uzw_tensor_as_f32(const uzw_tensor *t, float *buf);
 uint16_t uzw_f32_to_bf16(float f);
 
 #endif

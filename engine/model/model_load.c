@@ -231,16 +231,9 @@ static int check_tensors(uzw_model *m, char *err, size_t es) {
 static const float *bind(uzw_model *m, const char *name, size_t *arena_used) {
     const uzw_tensor *t = uzw_wfile_tensor(&m->wf, name);
     if (t->dtype == UZW_DT_F32) return (const float *)t->data;
-    size_t numel = t->nbytes / uzw_dtype_size(t->dtype);
     float *dst = m->arena + *arena_used;
-    const uint8_t *src = t->data;
-    for (size_t i = 0; i < numel; i++) {
-        uint16_t h;
-        memcpy(&h, src + 2 * i, 2);
-        dst[i] = t->dtype == UZW_DT_F16 ? uzw_f16_to_f32(h) : uzw_bf16_to_f32(h);
-    }
-    *arena_used += numel;
-    return dst;
+    *arena_used += t->nbytes / uzw_dtype_size(t->dtype);
+    return uzw_tensor_as_f32(t, dst);
 }
 
 /* A weight matrix: float (in place or widened), or int8 + scales in place, plus its W8A8 panels. */
