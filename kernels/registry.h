@@ -57,6 +57,7 @@ extern const uzwk_op uzwk_ops_elem[];   extern const int uzwk_n_ops_elem;
 extern const uzwk_op uzwk_ops_gemm[];   extern const int uzwk_n_ops_gemm;
 extern const uzwk_op uzwk_ops_attn[];   extern const int uzwk_n_ops_attn;
 extern const uzwk_op uzwk_ops_select[]; extern const int uzwk_n_ops_select;
+extern const uzwk_op uzwk_ops_qgemm[];  extern const int uzwk_n_ops_qgemm;
 
 #ifdef __cplusplus
 }

@@ -2,7 +2,9 @@
  * real Whisper shapes (random weights: timing does not depend on their values), each figure next
  * to the hardware limit measured in the same run (copy bandwidth, cuBLAS fp16 rate) and, with
  * --compare transformers, next to HuggingFace transformers (SDPA, fp16) on the same GPU, same
- * shapes and token counts (bench/hf_gpu_bench.py). Reports: JSON and a Markdown table. */
+ * shapes and token counts (bench/hf_gpu_bench.py). --quant w8a16|w8a8 runs INT8 models (random
+ * int8 weights + per-row scales, docs/quantization.md); --quant-compare also runs the fp16 model of
+ * each shape in the same run and reports fp16 time / INT8 time. Reports: JSON and Markdown. */
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -49,14 +51,27 @@ static double encoder_flops(const uzw_dims *d) {
 }
 
 /* The fewest bytes one decode step of B sequences must read: the decoder's matrices and the
- * tied embedding once, and the window's cross-attention keys/values (shared by the batch). */
-static double decode_bytes(const uzw_dims *d) {
+ * tied embedding once (2 bytes a weight in fp16; 1 byte + a 4-byte scale per output row in INT8:
+ * per layer 14 D^2 weights in 11 D rows, q|k|v, o, cross q, cross o, fc1, fc2), and the window's
+ * cross-attention keys/values (fp16, shared by the batch). */
+static double decode_bytes(const uzw_dims *d, int quant) {
     double D = d->n_text_state, L = d->n_text_layer, A = d->n_audio_ctx, V = d->n_vocab;
-    return 2 * (L * 14 * D * D + V * D) + 2 * (L * A * 2 * D);
+    double w = quant == UZW_QUANT_NONE ? 2 * (L * 14 * D * D + V * D) : (L * 14 * D * D + V * D) + 4 * (L * 11 * D + V);
+    return w + 2 * (L * A * 2 * D);
 }
+
+static const char *quant_name(int quant) {
+    return quant == UZW_QUANT_W8A16 ? "w8a16" : quant == UZW_QUANT_W8A8 ? "w8a8" : "fp16";
+}
+
+/* Issue 6's target for INT8 on the GPU: decoding at batch 1 at least this much faster than fp16 on
+ * the large shapes. */
+#define INT8_TARGET_B1 1.6
+static int int8_target_shape(const char *name) { return !strncmp(name, "large-v3", 8); }
 
 typedef struct {
     const char *name;
+    int quant;                                  /* UZW_QUANT_* of the weights measured */
     int ok;
     char error[256];
     double weights_mb, state_mb, peak_mb;
@@ -75,7 +90,10 @@ typedef struct {
     int tokens, e2e_tokens, reps;
     char hf_version[64];
     char hf_error[512];
+    int quant;                 /* --quant: the weights of r[] */
+    int quant_compare;         /* --quant-compare: base[] holds the fp16 model of each shape */
     shape_result r[N_SHAPES];
+    shape_result base[N_SHAPES];
     int n;
 } device_report;
 
@@ -178,7 +196,7 @@ fail:
     return -1;
 }
 
-static void run_shape(uzwk_ctx *c, const shape *sh, device_report *rep, shape_result *r) {
+static void run_shape(uzwk_ctx *c, const shape *sh, int quant, device_report *rep, shape_result *r) {
     uzw_gpu_model g;
     uzw_gpu_state s;
     int have_model = 0, have_state = 0;
@@ -186,12 +204,13 @@ static void run_shape(uzwk_ctx *c, const shape *sh, device_report *rep, shape_re
     char err[256] = "";
     size_t used = 0, peak = 0;
     r->name = sh->name;
-    if (uzw_gpu_model_random(c, &sh->d, 12345, &g, err, sizeof err)) goto fail;
+    r->quant = quant;
+    if (uzw_gpu_model_random(c, &sh->d, quant, 12345, &g, err, sizeof err)) goto fail;
     have_model = 1;
     if (uzw_gpu_state_init(&s, c, &g, 32, err, sizeof err)) goto fail;
     have_state = 1;
     r->weights_mb = g.arena_bytes / 1048576.0;
-    r->state_mb = uzw_gpu_state_bytes(&sh->d, 32) / 1048576.0;
+    r->state_mb = uzw_gpu_state_bytes(&sh->d, 32, g.any_a8) / 1048576.0;
     /* rules without suppress lists: the random model's choices only need to be valid ids */
     uzwk_select_rules rules = {.V = sh->d.n_vocab, .eot = 50257, .no_timestamps = 50363, .timestamp_begin = 50364,
                                .max_initial_timestamp_index = -1};
@@ -204,7 +223,7 @@ static void run_shape(uzwk_ctx *c, const shape *sh, device_report *rep, shape_re
     if (uzw_gpu_decoder_begin(&s)) goto cuda_fail;
     for (int i = 0; i < N_BATCHES; i++)
         if (time_decoder(&s, BATCHES[i], rep->tokens, rep->reps, &rules, &r->dec_us[i])) goto cuda_fail;
-    r->dec_bound_us = rep->bw_gbs > 0 ? decode_bytes(&sh->d) / (rep->bw_gbs * 1e9) * 1e6 : 0;
+    r->dec_bound_us = rep->bw_gbs > 0 ? decode_bytes(&sh->d, quant) / (rep->bw_gbs * 1e9) * 1e6 : 0;
     r->dec_frac = r->dec_us[0] > 0 ? r->dec_bound_us / r->dec_us[0] : 0;
     /* end to end on a synthetic 30 s signal (a chirp with noise: the mel must not see zeros) */
     pcm = malloc(480000 * sizeof(float));
@@ -282,11 +301,37 @@ static void run_peer(const char *script, const char *shapes_arg, device_report *
 /* ---------------------------------------------------------------- reports */
 static double ratio(double peer, double ours) { return peer > 0 && ours > 0 ? peer / ours : 0; }
 
+/* The figures of one measured model (both the primary result and the fp16 base of a comparison). */
+static json_t *shape_json(const shape_result *r) {
+    json_t *o = json_object(), *dec = json_object();
+    json_object_set_new(o, "shape", json_string(r->name));
+    json_object_set_new(o, "weights", json_string(quant_name(r->quant)));
+    if (!r->ok) json_object_set_new(o, "error", json_string(r->error));
+    json_object_set_new(o, "weights_mb", json_real(r->weights_mb));
+    json_object_set_new(o, "state_mb", json_real(r->state_mb));
+    json_object_set_new(o, "peak_device_mb", json_real(r->peak_mb));
+    json_object_set_new(o, "encoder_ms", json_real(r->enc_ms));
+    json_object_set_new(o, "encoder_tflops", json_real(r->enc_tflops));
+    json_object_set_new(o, "encoder_fraction_of_peak", json_real(r->enc_frac));
+    for (int b = 0; b < N_BATCHES; b++) {
+        char key[8];
+        snprintf(key, sizeof key, "%d", BATCHES[b]);
+        json_object_set_new(dec, key, json_real(r->dec_us[b]));
+    }
+    json_object_set_new(o, "decoder_us_per_token", dec);
+    json_object_set_new(o, "decoder_bound_us", json_real(r->dec_bound_us));
+    json_object_set_new(o, "decoder_fraction_of_bound", json_real(r->dec_frac));
+    json_object_set_new(o, "e2e_ms_per_window", json_real(r->e2e_ms));
+    json_object_set_new(o, "audio_hours_per_gpu_hour", json_real(r->e2e_rate));
+    return o;
+}
+
 static int write_json(const char *path, const device_report *rep) {
     json_t *root = json_object(), *arr = json_array();
     json_object_set_new(root, "device", json_string(rep->device_name));
     json_object_set_new(root, "measured_bandwidth_gbs", json_real(rep->bw_gbs));
     json_object_set_new(root, "measured_fp16_tflops", json_real(rep->tflops));
+    json_object_set_new(root, "weights", json_string(quant_name(rep->quant)));
     json_object_set_new(root, "tokens", json_integer(rep->tokens));
     json_object_set_new(root, "e2e_tokens", json_integer(rep->e2e_tokens));
     json_object_set_new(root, "reps", json_integer(rep->reps));
@@ -294,28 +339,34 @@ static int write_json(const char *path, const device_report *rep) {
     if (rep->hf_error[0]) json_object_set_new(root, "peer_error", json_string(rep->hf_error));
     for (int i = 0; i < rep->n; i++) {
         const shape_result *r = &rep->r[i];
-        json_t *o = json_object(), *dec = json_object(), *hdec = json_object();
-        json_object_set_new(o, "shape", json_string(r->name));
-        if (!r->ok) json_object_set_new(o, "error", json_string(r->error));
-        json_object_set_new(o, "weights_mb", json_real(r->weights_mb));
-        json_object_set_new(o, "state_mb", json_real(r->state_mb));
-        json_object_set_new(o, "peak_device_mb", json_real(r->peak_mb));
-        json_object_set_new(o, "encoder_ms", json_real(r->enc_ms));
-        json_object_set_new(o, "encoder_tflops", json_real(r->enc_tflops));
-        json_object_set_new(o, "encoder_fraction_of_peak", json_real(r->enc_frac));
-        for (int b = 0; b < N_BATCHES; b++) {
-            char key[8];
-            snprintf(key, sizeof key, "%d", BATCHES[b]);
-            json_object_set_new(dec, key, json_real(r->dec_us[b]));
-            if (r->hf_ok) json_object_set_new(hdec, key, json_real(r->hf_dec_us[b]));
+        json_t *o = shape_json(r);
+        if (rep->quant_compare) {
+            /* the fp16 model of the same shape, and fp16 time / INT8 time (> 1: INT8 faster) */
+            const shape_result *f = &rep->base[i];
+            json_t *x = json_object(), *xd = json_object();
+            json_object_set_new(o, "fp16", shape_json(f));
+            json_object_set_new(x, "encoder", json_real(ratio(f->enc_ms, r->enc_ms)));
+            for (int b = 0; b < N_BATCHES; b++) {
+                char key[8];
+                snprintf(key, sizeof key, "%d", BATCHES[b]);
+                json_object_set_new(xd, key, json_real(ratio(f->dec_us[b], r->dec_us[b])));
+            }
+            json_object_set_new(x, "decoder_per_token", xd);
+            json_object_set_new(x, "e2e", json_real(ratio(f->e2e_ms, r->e2e_ms)));
+            if (int8_target_shape(r->name)) {
+                json_object_set_new(x, "target_decoder_b1", json_real(INT8_TARGET_B1));
+                json_object_set_new(x, "target_met",
+                                    json_boolean(r->ok && f->ok && ratio(f->dec_us[0], r->dec_us[0]) >= INT8_TARGET_B1));
+            }
+            json_object_set_new(o, "fp16_over_int8", x);
         }
-        json_object_set_new(o, "decoder_us_per_token", dec);
-        json_object_set_new(o, "decoder_bound_us", json_real(r->dec_bound_us));
-        json_object_set_new(o, "decoder_fraction_of_bound", json_real(r->dec_frac));
-        json_object_set_new(o, "e2e_ms_per_window", json_real(r->e2e_ms));
-        json_object_set_new(o, "audio_hours_per_gpu_hour", json_real(r->e2e_rate));
         if (r->hf_ok) {
-            json_t *h = json_object();
+            json_t *h = json_object(), *hdec = json_object();
+            for (int b = 0; b < N_BATCHES; b++) {
+                char key[8];
+                snprintf(key, sizeof key, "%d", BATCHES[b]);
+                json_object_set_new(hdec, key, json_real(r->hf_dec_us[b]));
+            }
             json_object_set_new(h, "encoder_ms", json_real(r->hf_enc_ms));
             json_object_set_new(h, "decoder_us_per_token", hdec);
             json_object_set_new(h, "e2e_ms_per_window", json_real(r->hf_e2e_ms));
@@ -323,9 +374,8 @@ static int write_json(const char *path, const device_report *rep) {
             json_object_set_new(h, "speedup_encoder", json_real(ratio(r->hf_enc_ms, r->enc_ms)));
             json_object_set_new(h, "speedup_e2e", json_real(ratio(r->hf_e2e_ms, r->e2e_ms)));
             json_object_set_new(o, "transformers", h);
-        } else {
-            json_decref(hdec);
-            if (r->hf_error[0]) json_object_set_new(o, "transformers_error", json_string(r->hf_error));
+        } else if (r->hf_error[0]) {
+            json_object_set_new(o, "transformers_error", json_string(r->hf_error));
         }
         json_array_append_new(arr, o);
     }
@@ -335,11 +385,41 @@ static int write_json(const char *path, const device_report *rep) {
     return rc;
 }
 
+/* The INT8 model against the fp16 model of each shape, measured in the same run. */
+static void write_md_quant(FILE *f, const device_report *rep) {
+    const char *q = quant_name(rep->quant);
+    fprintf(f, "\n## INT8 (%s) against fp16, same GPU, same run\n\nThe same shapes with random INT8 weights (one "
+               "f32 scale per output row; %s) and with random fp16 weights. × = fp16 time / INT8 time (> 1: INT8 "
+               "faster). Target (issue 6): ≥ %.1f× at batch 1 on large-v3 and large-v3-turbo.\n\n",
+            q, rep->quant == UZW_QUANT_W8A8 ? "W8A8: the encoder and cross K/V on int8 activations, the decoder steps "
+                                              "W8A16" : "W8A16: every product on fp16 activations",
+            INT8_TARGET_B1);
+    fprintf(f, "| shape | weights MiB fp16 | int8 | encoder ms fp16 | int8 | × | decoder µs B=1 fp16 | int8 | × | B=8 "
+               "fp16 | int8 | × | B=32 fp16 | int8 | × | end to end ms fp16 | int8 | × | B=1 target |\n"
+               "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+    for (int i = 0; i < rep->n; i++) {
+        const shape_result *r = &rep->r[i], *b = &rep->base[i];
+        if (!r->ok || !b->ok) {
+            fprintf(f, "| %s | failed: %s ||||||||||||||||||\n", r->name, !b->ok ? b->error : r->error);
+            continue;
+        }
+        double x1 = ratio(b->dec_us[0], r->dec_us[0]);
+        const char *target = !int8_target_shape(r->name) ? "—" : x1 >= INT8_TARGET_B1 ? "met" : "not met";
+        fprintf(f, "| %s | %.0f | %.0f | %.2f | %.2f | %.2f | %.0f | %.0f | %.2f | %.0f | %.0f | %.2f | %.0f | %.0f | %.2f "
+                   "| %.1f | %.1f | %.2f | %s |\n",
+                r->name, b->weights_mb, r->weights_mb, b->enc_ms, r->enc_ms, ratio(b->enc_ms, r->enc_ms), b->dec_us[0],
+                r->dec_us[0], x1, b->dec_us[1], r->dec_us[1], ratio(b->dec_us[1], r->dec_us[1]), b->dec_us[2],
+                r->dec_us[2], ratio(b->dec_us[2], r->dec_us[2]), b->e2e_ms, r->e2e_ms, ratio(b->e2e_ms, r->e2e_ms),
+                target);
+    }
+}
+
 static void write_md(FILE *f, const device_report *rep) {
     fprintf(f, "# uzwhisper bench --device cuda\n\n%s; measured in this run: copy bandwidth %.0f GB/s, cuBLAS fp16 "
-               "%.0f TFLOP/s. Random weights at each shape; %d decoded tokens per timing (difference of two run "
+               "%.0f TFLOP/s. Random %s weights at each shape; %d decoded tokens per timing (difference of two run "
                "lengths), end to end = one 30 s window with %d tokens at batch 1.\n\n",
-            rep->device_name, rep->bw_gbs, rep->tflops, rep->tokens, rep->e2e_tokens);
+            rep->device_name, rep->bw_gbs, rep->tflops, rep->quant == UZW_QUANT_NONE ? "fp16" : quant_name(rep->quant),
+            rep->tokens, rep->e2e_tokens);
     fprintf(f, "| shape | encoder ms / window | of fp16 peak | decoder µs/token B=1 | B=8 | B=32 | bound B=1 (µs) | "
                "bound / ours | audio-h per GPU-h | peak MiB |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (int i = 0; i < rep->n; i++) {
@@ -352,6 +432,7 @@ static void write_md(FILE *f, const device_report *rep) {
                 100 * r->enc_frac, r->dec_us[0], r->dec_us[1], r->dec_us[2], r->dec_bound_us, 100 * r->dec_frac,
                 r->e2e_rate, r->peak_mb);
     }
+    if (rep->quant_compare) write_md_quant(f, rep);
     int any_hf = 0;
     for (int i = 0; i < rep->n; i++) any_hf |= rep->r[i].hf_ok;
     if (!any_hf) {
@@ -376,13 +457,14 @@ static void write_md(FILE *f, const device_report *rep) {
 }
 
 int bench_device_main(int argc, char **argv) {
-    enum { O_DEV = 600, O_SHAPES, O_TOK, O_E2E, O_REPS, O_JSON, O_MD, O_CMP, O_HF };
+    enum { O_DEV = 600, O_SHAPES, O_TOK, O_E2E, O_REPS, O_JSON, O_MD, O_CMP, O_HF, O_QUANT, O_QCMP };
     static const struct option opts[] = {
         {"device", required_argument, 0, O_DEV}, {"shapes", required_argument, 0, O_SHAPES},
         {"tokens", required_argument, 0, O_TOK}, {"e2e-tokens", required_argument, 0, O_E2E},
         {"reps", required_argument, 0, O_REPS},   {"json", required_argument, 0, O_JSON},
         {"md", required_argument, 0, O_MD},       {"compare", required_argument, 0, O_CMP},
-        {"hf-script", required_argument, 0, O_HF}, {"help", no_argument, 0, 'h'},
+        {"hf-script", required_argument, 0, O_HF}, {"quant", required_argument, 0, O_QUANT},
+        {"quant-compare", no_argument, 0, O_QCMP}, {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     const char *device = "cuda", *shapes_arg = "tiny,base,small,medium,large-v3,large-v3-turbo";
     const char *json_path = NULL, *md_path = NULL, *hf_script = UZW_SOURCE_DIR "/bench/hf_gpu_bench.py";
@@ -413,11 +495,23 @@ int bench_device_main(int argc, char **argv) {
             compare = 1;
             break;
         case O_HF: hf_script = optarg; break;
+        case O_QUANT:
+            if (!strcmp(optarg, "none")) rep.quant = UZW_QUANT_NONE;
+            else if (!strcmp(optarg, "w8a16")) rep.quant = UZW_QUANT_W8A16;
+            else if (!strcmp(optarg, "w8a8")) rep.quant = UZW_QUANT_W8A8;
+            else { cli_error("bad --quant '%s' (none, w8a16 or w8a8)", optarg); return UZW_EXIT_USAGE; }
+            break;
+        case O_QCMP: rep.quant_compare = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return UZW_EXIT_USAGE;
         }
     }
     if (optind < argc) { cli_error("--device cuda benchmarks shapes, not manifests ('%s')", argv[optind]); return UZW_EXIT_USAGE; }
+    if (rep.quant_compare && rep.quant == UZW_QUANT_NONE) { cli_error("--quant-compare needs --quant w8a16 or w8a8"); return UZW_EXIT_USAGE; }
+    if (compare && rep.quant != UZW_QUANT_NONE) {
+        cli_error("--compare transformers measures fp16 against fp16: run it without --quant");
+        return UZW_EXIT_USAGE;
+    }
     /* the shapes, in the order given */
     char list[256];
     if (!strcmp(shapes_arg, "all")) shapes_arg = "tiny,base,small,medium,large-v3,large-v3-turbo";
@@ -449,13 +543,17 @@ int bench_device_main(int argc, char **argv) {
         const shape *sh = NULL;
         for (int k = 0; k < N_SHAPES; k++)
             if (!strcmp(SHAPES[k].name, rep.r[i].name)) sh = &SHAPES[k];
-        run_shape(kc, sh, &rep, &rep.r[i]);
-        shape_result *r = &rep.r[i];
-        if (r->ok)
-            fprintf(stderr, "bench: %s: encoder %.2f ms, decoder %.0f/%.0f/%.0f us per token (B=1/8/32), %.0f audio-h/GPU-h\n",
-                    r->name, r->enc_ms, r->dec_us[0], r->dec_us[1], r->dec_us[2], r->e2e_rate);
-        else
-            fprintf(stderr, "bench: %s: failed: %s\n", r->name, r->error);
+        /* with --quant-compare the fp16 model first, then the INT8 one (one model on the device at a time) */
+        for (int pass = rep.quant_compare ? 0 : 1; pass < 2; pass++) {
+            shape_result *r = pass ? &rep.r[i] : &rep.base[i];
+            run_shape(kc, sh, pass ? rep.quant : UZW_QUANT_NONE, &rep, r);
+            if (r->ok)
+                fprintf(stderr, "bench: %s (%s): encoder %.2f ms, decoder %.0f/%.0f/%.0f us per token (B=1/8/32), %.0f "
+                                "audio-h/GPU-h\n",
+                        r->name, quant_name(r->quant), r->enc_ms, r->dec_us[0], r->dec_us[1], r->dec_us[2], r->e2e_rate);
+            else
+                fprintf(stderr, "bench: %s (%s): failed: %s\n", r->name, quant_name(r->quant), r->error);
+        }
     }
     uzwk_ctx_free(kc);
     if (compare) run_peer(hf_script, shapes_arg, &rep);
@@ -468,7 +566,7 @@ int bench_device_main(int argc, char **argv) {
     }
     if (json_path && write_json(json_path, &rep) != 0) { cli_error("cannot write %s", json_path); return UZW_EXIT_INTERNAL; }
     int all_ok = 1;
-    for (int i = 0; i < rep.n; i++) all_ok &= rep.r[i].ok;
+    for (int i = 0; i < rep.n; i++) all_ok &= rep.r[i].ok && (!rep.quant_compare || rep.base[i].ok);
     return all_ok ? 0 : UZW_EXIT_INTERNAL;
 
 }
@@ -478,13 +576,17 @@ int bench_device_main(int argc, char **argv) {
 static void usage(FILE *f) {
     fprintf(f, "usage: uzwhisper bench --device cuda[:N] [--shapes LIST] [--tokens N] [--e2e-tokens N] [--reps N]\n"
                "                       [--json OUT] [--md OUT] [--compare transformers] [--hf-script PATH]\n"
+               "                       [--quant none|w8a16|w8a8] [--quant-compare]\n"
                "  CUDA backend speed at the real Whisper shapes with random weights:\n"
                "  encoder ms per 30 s window, decoder µs per token at batch 1, 8 and 32, audio-hours per\n"
                "  GPU-hour end to end, peak device memory, each against the limits measured in the same run.\n"
                "  --shapes LIST  tiny,base,small,medium,large-v3,large-v3-turbo, or all\n"
                "  --tokens N     decoded tokens per decoder timing (default 64)\n"
                "  --e2e-tokens N tokens per 30 s window end to end (default 100)\n"
-               "  --reps N       repetitions, median reported (default 5)\n");
+               "  --reps N       repetitions, median reported (default 5)\n"
+               "  --quant S      weights: none (fp16, default), w8a16 or w8a8 (random INT8 + per-row scales)\n"
+               "  --quant-compare  also measure the fp16 model of each shape in the same run and report\n"
+               "                 fp16 time / INT8 time (needs --quant w8a16 or w8a8)\n");
 }
 
 #ifndef UZW_HAVE_CUDA

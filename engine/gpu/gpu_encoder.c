@@ -1,7 +1,8 @@
 /* gpu_encoder.c - the Whisper encoder on the device, the same steps as engine/model/encoder.c:
  * conv front as im2col + matmul with a fused GELU, sinusoid positions into the fp32 residual
  * stream, pre-LN blocks (attention and MLP, each adding into the stream in the matmul epilogue),
- * ln_post into the fp16 encoder output the decoder reads. */
+ * ln_post into the fp16 encoder output the decoder reads. The blocks' products go through
+ * uzw_gpu_matmul (fp16 or INT8 weights); the convolutions' weights are always fp16. */
 #ifdef UZW_HAVE_CUDA
 
 #include "gpu/gpu.h"
@@ -17,8 +18,8 @@ int uzw_gpu_mlp_residual(uzw_gpu_state *s, const uzw_gpu_layer *L, float *x, int
     uzwk_ctx *c = s->c;
     int D = s->g->dims.n_audio_state, F = 4 * D;
     TRY(uzwk_layernorm(c, x, L->mlp_ln_w, L->mlp_ln_b, s->h, N, D, 0));
-    TRY(uzwk_gemm(c, s->h, D, L->fc1_w, D, L->fc1_b, s->ff, F, N, D, F, UZWK_EPI_F16_GELU, UZWK_GEMM_AUTO, 0));
-    TRY(uzwk_gemm(c, s->ff, F, L->fc2_w, F, L->fc2_b, x, D, N, F, D, UZWK_EPI_F32_ADD, UZWK_GEMM_AUTO, 0));
+    TRY(uzw_gpu_matmul(s, s->h, D, &L->fc1_w, L->fc1_b, s->ff, F, N, D, F, UZWK_EPI_F16_GELU));
+    TRY(uzw_gpu_matmul(s, s->ff, F, &L->fc2_w, L->fc2_b, x, D, N, F, D, UZWK_EPI_F32_ADD));
     return 0;
 }
 
@@ -28,9 +29,9 @@ static int encoder_block(uzw_gpu_state *s, const uzw_gpu_layer *L) {
     int A = d->n_audio_ctx, D = d->n_audio_state, H = d->n_audio_head;
     TRY(uzwk_layernorm(c, s->xe, L->attn_ln_w, L->attn_ln_b, s->h, A, D, 0));
     /* qkv [A, 3D]: q | k | v per row */
-    TRY(uzwk_gemm(c, s->h, D, L->qkv_w, D, L->qkv_b, s->qkv, 3 * D, A, D, 3 * D, UZWK_EPI_F16, UZWK_GEMM_AUTO, 0));
+    TRY(uzw_gpu_matmul(s, s->h, D, &L->qkv_w, L->qkv_b, s->qkv, 3 * D, A, D, 3 * D, UZWK_EPI_F16));
     TRY(uzw_gpu_attn_many(c, s->qkv, 3 * D, s->qkv + D, s->qkv + 2 * D, 3 * D, s->att, A, A, H, D / H, 0, 0));
-    TRY(uzwk_gemm(c, s->att, D, L->o_w, D, L->o_b, s->xe, D, A, D, D, UZWK_EPI_F32_ADD, UZWK_GEMM_AUTO, 0));
+    TRY(uzw_gpu_matmul(s, s->att, D, &L->o_w, L->o_b, s->xe, D, A, D, D, UZWK_EPI_F32_ADD));
     return uzw_gpu_mlp_residual(s, L, s->xe, A);
 }
 

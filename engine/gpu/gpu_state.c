@@ -1,5 +1,6 @@
 /* gpu_state.c - the device activations and KV cache of a decoding state: two allocations, sized
- * from the dimensions and the number of sequences, sliced into named tensors by one walk. */
+ * from the dimensions and the number of sequences, sliced into named tensors by one walk. Models
+ * with W8A8 matrices also get the int8 activations of those products (xq, xs) in the first. */
 #ifdef UZW_HAVE_CUDA
 
 #include <stdio.h>
@@ -18,7 +19,10 @@ static void *cut(carve *k, size_t bytes) { return uzw_gpu_carve(k->base, &k->off
 
 static int rows_of(const uzw_dims *d, int n_seq) { return n_seq > d->n_text_ctx ? n_seq : d->n_text_ctx; }
 
-static void carve_act(carve *k, uzw_gpu_state *s, const uzw_dims *d, int n_seq) {
+/* a8: the model has W8A8 matrices. Every piece starts on 256 bytes (uzw_gpu_carve), which the
+ * INT8 kernels' 16-byte rule for xq needs; its rows are I bytes apart, a multiple of 16 for every
+ * product that can reach it (uzw_gpu_matmul passes ldq = I, and the kernels require I % 16 == 0). */
+static void carve_act(carve *k, uzw_gpu_state *s, const uzw_dims *d, int n_seq, int a8) {
     size_t M = d->n_mels, A = d->n_audio_ctx, D = d->n_audio_state, F = 4 * D, V = d->n_vocab;
     size_t rows = (size_t)rows_of(d, n_seq), R1 = A > rows ? A : rows, W = 2 * A;
     size_t ci = (M > D ? M : D) * 3, nl = (size_t)(n_seq > 4 ? n_seq : 4);
@@ -34,6 +38,11 @@ static void carve_act(carve *k, uzw_gpu_state *s, const uzw_dims *d, int n_seq) 
     s->logits = cut(k, nl * V * sizeof(float));
     s->xqk = cut(k, rows * A * sizeof(float));
     s->ibuf = cut(k, 8 * rows * sizeof(int32_t));
+    /* any W8A8 product has at most max(A, rows) rows of at most F inputs */
+    s->xq_rows = a8 ? (int)R1 : 0;
+    s->xq_cols = a8 ? (int)F : 0;
+    s->xq = a8 ? cut(k, R1 * F) : NULL;
+    s->xs = a8 ? cut(k, R1 * sizeof(float)) : NULL;
 }
 
 static void carve_kv(carve *k, uzw_gpu_state *s, const uzw_dims *d, int n_seq) {
@@ -44,10 +53,10 @@ static void carve_kv(carve *k, uzw_gpu_state *s, const uzw_dims *d, int n_seq) {
     s->self_v = cut(k, L * (size_t)n_seq * T * D * sizeof(uzwk_f16));
 }
 
-size_t uzw_gpu_state_bytes(const uzw_dims *d, int n_seq) {
+size_t uzw_gpu_state_bytes(const uzw_dims *d, int n_seq, int a8) {
     uzw_gpu_state s;
     carve a = {0}, b = {0};
-    carve_act(&a, &s, d, n_seq);
+    carve_act(&a, &s, d, n_seq, a8);
     carve_kv(&b, &s, d, n_seq);
     return a.off + b.off;
 }
@@ -63,7 +72,7 @@ int uzw_gpu_state_init(uzw_gpu_state *s, uzwk_ctx *c, const uzw_gpu_model *g, in
     s->n_seq_max = n_seq;
     s->n_rows_max = rows_of(&g->dims, n_seq);
     carve a = {0}, b = {0};
-    carve_act(&a, s, &g->dims, n_seq);
+    carve_act(&a, s, &g->dims, n_seq, g->any_a8);
     carve_kv(&b, s, &g->dims, n_seq);
     s->act = uzwk_malloc(c, a.off);
     s->kv = s->act ? uzwk_malloc(c, b.off) : NULL;
@@ -76,7 +85,7 @@ int uzw_gpu_state_init(uzw_gpu_state *s, uzwk_ctx *c, const uzw_gpu_model *g, in
     }
     a.base = s->act;
     a.off = 0;
-    carve_act(&a, s, &g->dims, n_seq);
+    carve_act(&a, s, &g->dims, n_seq, g->any_a8);
     b.base = s->kv;
     b.off = 0;
     carve_kv(&b, s, &g->dims, n_seq);

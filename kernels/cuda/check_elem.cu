@@ -4,8 +4,9 @@
 //
 // Tolerances: the f16 outputs (layernorm, add_layernorm's y, bias_gelu) come from fp32 work
 // rounded once to f16, so UZWK_TOL_F16; the f32 outputs (add_layernorm's x, embed, add_pos) are one
-// or two fp32 additions, UZWK_TOL_F32. The conversions and fills are also compared bit for bit
-// with the host's round-to-nearest-even conversion and the same counter hash.
+// or two fp32 additions, UZWK_TOL_F32. The conversions, fills and the INT8 embedding (one f32
+// product and one f32 sum, each correctly rounded) are also compared bit for bit with the host's
+// round-to-nearest-even conversion, the same counter hash and the correctly rounded f32 steps.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -406,6 +407,66 @@ int check_embed(uzwk_ctx *c, int shape, int variant, uint64_t seed, uzwk_check_r
     });
 }
 
+// ---------------------------------------------------------------- embed_i8
+
+// The INT8 token table: q in [-127, 127], one scale per row in [1e-3, 2e-2) (the range of real
+// Whisper embeddings' max|w| / 127), f16 positions. The reference is the CPU rule in correctly
+// rounded f32 steps, computed through double: q * scale is exact in double and rounds once to f32;
+// the f32 + f32 sum computed in double and rounded to f32 is the correctly rounded f32 sum (53 >=
+// 2 * 24 + 2), so the kernel must match it bit for bit.
+int check_embed_i8(uzwk_ctx *c, int shape, int variant, uint64_t seed, uzwk_check_result *r) {
+    return framed(c, r, "embed_i8 check", shape, COUNT(embed_shapes), variant, 1, [&](mem *m) {
+        const embed_shape sh = embed_shapes[shape];
+        const size_t nD = (size_t)sh.n * sh.D, vD = (size_t)sh.V * sh.D, tD = (size_t)sh.T * sh.D;
+        int32_t *tok = (int32_t *)hmalloc(m, (size_t)sh.n * sizeof(int32_t)); /* [n] */
+        int32_t *pos = (int32_t *)hmalloc(m, (size_t)sh.n * sizeof(int32_t)); /* [n] */
+        int8_t *tq = (int8_t *)hmalloc(m, vD);                                /* [V, D] */
+        float *ts = (float *)hmalloc(m, (size_t)sh.V * sizeof(float));        /* [V] */
+        float *pe = (float *)hmalloc(m, tD * sizeof(float));                  /* [T, D] f16-exact */
+        uzwk_f16 *peh = (uzwk_f16 *)hmalloc(m, tD * sizeof(uzwk_f16));        /* [T, D] */
+        float *want = (float *)hmalloc(m, nD * sizeof(float));                /* [n, D] */
+        double *ref = (double *)hmalloc(m, nD * sizeof(double));              /* [n, D] */
+        float *out = (float *)hmalloc(m, nD * sizeof(float));                 /* [n, D] */
+        if (!tok || !pos || !tq || !ts || !pe || !peh || !want || !ref || !out) return -1;
+        uint64_t st = seed;
+        for (size_t i = 0; i < vD; i++) {
+            int v = (int)floor(uzwk_rand_uniform(&st, -127.0, 128.0));
+            tq[i] = (int8_t)(v < -127 ? -127 : v > 127 ? 127 : v);
+        }
+        uzwk_rand_f32(ts, (size_t)sh.V, &st, 1e-3f, 2e-2f);
+        uzwk_rand_f16(pe, peh, tD, &st, -1.0f, 1.0f);
+        for (int i = 0; i < sh.n; i++) {
+            tok[i] = (int32_t)uzwk_rand_uniform(&st, 0.0, (double)sh.V);
+            pos[i] = (int32_t)uzwk_rand_uniform(&st, 0.0, (double)sh.T);
+            if (tok[i] >= sh.V) tok[i] = sh.V - 1;
+            if (pos[i] >= sh.T) pos[i] = sh.T - 1;
+        }
+        for (int i = 0; i < sh.n; i++)
+            for (int j = 0; j < sh.D; j++) {
+                const float w = (float)((double)tq[(size_t)tok[i] * sh.D + j] * (double)ts[tok[i]]);
+                const float v = (float)((double)w + (double)pe[(size_t)pos[i] * sh.D + j]);
+                want[(size_t)i * sh.D + j] = v;
+                ref[(size_t)i * sh.D + j] = v;
+            }
+
+        int32_t *dtok = (int32_t *)dmalloc(m, (size_t)sh.n * sizeof(int32_t));
+        int32_t *dpos = (int32_t *)dmalloc(m, (size_t)sh.n * sizeof(int32_t));
+        int8_t *dtq = (int8_t *)dmalloc(m, vD);
+        float *dts = (float *)dmalloc(m, (size_t)sh.V * sizeof(float));
+        uzwk_f16 *dpe = (uzwk_f16 *)dmalloc(m, tD * sizeof(uzwk_f16));
+        uzwk_guarded *gx = gnew(m, nD * sizeof(float));
+        if (!dtok || !dpos || !dtq || !dts || !dpe || !gx) return -1;
+        if (uzwk_h2d(c, dtok, tok, (size_t)sh.n * sizeof(int32_t)) ||
+            uzwk_h2d(c, dpos, pos, (size_t)sh.n * sizeof(int32_t)) || uzwk_h2d(c, dtq, tq, vD) ||
+            uzwk_h2d(c, dts, ts, (size_t)sh.V * sizeof(float)) || uzwk_h2d(c, dpe, peh, tD * sizeof(uzwk_f16)))
+            return -1;
+        if (uzwk_embed_i8(c, dtok, dpos, dtq, dts, dpe, (float *)gx->p, sh.n, sh.D)) return -1;
+        if (fetch_compare_f32(c, gx, out, ref, nD, UZWK_TOL_F32, "embed_i8 x", r)) return -1;
+        require_exact(out, want, nD, sizeof(float), "embed_i8 x", r);
+        return 0;
+    });
+}
+
 // ---------------------------------------------------------------- add_pos
 
 const char *const pos_shape_names[] = {"N=1500 D=384", "N=1500 D=1280", "N=1 D=384", "N=3 D=67", "N=5 D=385"};
@@ -522,7 +583,8 @@ const char *const fill_shape_names[] = {"n=1", "n=1001", "n=1920000 (1500 x 1280
 const size_t fill_shapes[] = {1, 1001, 1920000};
 static_assert(COUNT(fill_shape_names) == COUNT(fill_shapes), "fill shapes");
 
-// Both fills (f32 with an offset, f16), bit for bit against the host twin, and inside their range.
+// The three fills (f32 with an offset, f16, int8), bit for bit against the host twin, and inside
+// their range (int8: never -128).
 int check_fill_uniform(uzwk_ctx *c, int shape, int variant, uint64_t seed, uzwk_check_result *r) {
     return framed(c, r, "fill_uniform check", shape, COUNT(fill_shapes), variant, 1, [&](mem *m) {
         const size_t n = fill_shapes[shape];
@@ -542,28 +604,47 @@ int check_fill_uniform(uzwk_ctx *c, int shape, int variant, uint64_t seed, uzwk_
             ref32[i] = want32[i];
             ref16[i] = uzwk_f16_to_f32_host(want16[i]);
         }
+        int8_t *want8 = (int8_t *)hmalloc(m, n);                          /* [n] */
+        int8_t *got8 = (int8_t *)hmalloc(m, n);                           /* [n] */
+        float *got8f = (float *)hmalloc(m, n * sizeof(float));            /* [n] */
+        double *ref8 = (double *)hmalloc(m, n * sizeof(double));          /* [n] */
+        if (!want8 || !got8 || !got8f || !ref8) return -1;
+        for (size_t i = 0; i < n; i++) {
+            want8[i] = (int8_t)lrintf(fill_unit_host(seed, i) * 127.0f); // nearest, ties to even
+            ref8[i] = want8[i];
+        }
         uzwk_guarded *g32 = gnew(m, n * sizeof(float));
         uzwk_guarded *g16 = gnew(m, n * sizeof(uzwk_f16));
-        if (!g32 || !g16) return -1;
+        uzwk_guarded *g8 = gnew(m, n);
+        if (!g32 || !g16 || !g8) return -1;
         if (uzwk_fill_uniform_f32(c, (float *)g32->p, n, seed, scale32, offset32) ||
-            uzwk_fill_uniform_f16(c, (uzwk_f16 *)g16->p, n, seed, scale16))
+            uzwk_fill_uniform_f16(c, (uzwk_f16 *)g16->p, n, seed, scale16) ||
+            uzwk_fill_uniform_i8(c, (int8_t *)g8->p, n, seed))
             return -1;
-        uzwk_check_result r32, r16;
+        uzwk_check_result r32, r16, r8, r2;
         memset(&r32, 0, sizeof r32);
         memset(&r16, 0, sizeof r16);
+        memset(&r8, 0, sizeof r8);
         if (fetch_compare_f32(c, g32, got32, ref32, n, UZWK_TOL_F32, "fill f32", &r32) ||
-            fetch_compare_f16(c, g16, got16, got16f, ref16, n, UZWK_TOL_F16, "fill f16", &r16))
+            fetch_compare_f16(c, g16, got16, got16f, ref16, n, UZWK_TOL_F16, "fill f16", &r16) ||
+            uzwk_guarded_fetch(c, g8, got8, &r8.guard_bad))
             return -1;
+        for (size_t i = 0; i < n; i++) got8f[i] = got8[i];
+        uzwk_compare(got8f, ref8, n, UZWK_TOL_F32, "fill i8", &r8);
         require_exact(got32, want32, n, sizeof(float), "fill f32", &r32);
         require_exact(got16, want16, n, sizeof(uzwk_f16), "fill f16", &r16);
+        require_exact(got8, want8, n, 1, "fill i8", &r8);
         long out_of_range = 0;
         for (size_t i = 0; i < n; i++)
-            out_of_range += !(fabsf(got32[i] - offset32) <= scale32 * 1.000001f) || !(fabsf(got16f[i]) <= scale16);
-        merge(r, &r32, &r16);
+            out_of_range += !(fabsf(got32[i] - offset32) <= scale32 * 1.000001f) || !(fabsf(got16f[i]) <= scale16) ||
+                            got8[i] < -127;
+        merge(&r2, &r32, &r16);
+        merge(r, &r2, &r8);
         if (out_of_range) {
             r->pass = 0;
             r->n_bad += out_of_range;
-            snprintf(r->detail, sizeof r->detail, "fill: %ld values outside [-scale, scale] (+offset)", out_of_range);
+            snprintf(r->detail, sizeof r->detail, "fill: %ld values outside [-scale, scale] (+offset) or -128",
+                     out_of_range);
         }
         return 0;
     });
@@ -571,13 +652,13 @@ int check_fill_uniform(uzwk_ctx *c, int shape, int variant, uint64_t seed, uzwk_
 
 // ---------------------------------------------------------------- benchmarks
 
-enum bench_op { B_LN, B_ADD_LN, B_GELU, B_EMBED, B_POS, B_F32_F16, B_F16_F32, B_FILL };
+enum bench_op { B_LN, B_ADD_LN, B_GELU, B_EMBED, B_EMBED_I8, B_POS, B_F32_F16, B_F16_F32, B_FILL };
 
 struct bench_arg {
     int op, variant;
     int N, D;            /* rows and width (F for GELU) */
     size_t n;            /* element count (conversions, fills) */
-    void *p[6];          /* the op's device buffers, in its launch function's order */
+    void *p[7];          /* the op's device buffers, in its launch function's order */
 };
 
 int bench_run(uzwk_ctx *c, void *arg) {
@@ -594,12 +675,16 @@ int bench_run(uzwk_ctx *c, void *arg) {
     case B_EMBED:
         return uzwk_embed(c, (const int32_t *)p[0], (const int32_t *)p[1], (const uzwk_f16 *)p[2],
                           (const uzwk_f16 *)p[3], (float *)p[4], a->N, a->D);
+    case B_EMBED_I8:
+        return uzwk_embed_i8(c, (const int32_t *)p[0], (const int32_t *)p[1], (const int8_t *)p[2],
+                             (const float *)p[3], (const uzwk_f16 *)p[4], (float *)p[5], a->N, a->D);
     case B_POS: return uzwk_add_pos(c, (const uzwk_f16 *)p[0], (const float *)p[1], (float *)p[2], a->N, a->D);
     case B_F32_F16: return uzwk_f32_to_f16(c, (const float *)p[0], (uzwk_f16 *)p[1], a->n);
     case B_F16_F32: return uzwk_f16_to_f32(c, (const uzwk_f16 *)p[0], (float *)p[1], a->n);
     case B_FILL:
         if (uzwk_fill_uniform_f32(c, (float *)p[0], a->n, 7, 1.0f, 0.0f)) return -1;
-        return uzwk_fill_uniform_f16(c, (uzwk_f16 *)p[1], a->n, 7, 1.0f);
+        if (uzwk_fill_uniform_f16(c, (uzwk_f16 *)p[1], a->n, 7, 1.0f)) return -1;
+        return uzwk_fill_uniform_i8(c, (int8_t *)p[2], a->n, 7);
     }
     return uzwk_fail(c, "elem bench: unknown op %d", a->op);
 }
@@ -703,6 +788,33 @@ int bench_embed(uzwk_ctx *c, int shape, int variant, int reps, uzwk_bench_result
     });
 }
 
+int bench_embed_i8(uzwk_ctx *c, int shape, int variant, int reps, uzwk_bench_result *r) {
+    return framed(c, r, "embed_i8 bench", shape, COUNT(embed_shapes), variant, 1, [&](mem *m) {
+        const embed_shape sh = embed_shapes[shape];
+        bench_arg a = bench_args(B_EMBED_I8, 0, sh.n, sh.D, 0);
+        int32_t *ids = (int32_t *)hmalloc(m, 2 * (size_t)sh.n * sizeof(int32_t)); /* [2, n] tokens, positions */
+        if (!ids) return -1;
+        for (int i = 0; i < sh.n; i++) {
+            ids[i] = (int32_t)(((uint64_t)i * 7919u) % (uint64_t)sh.V);
+            ids[sh.n + i] = i % sh.T;
+        }
+        a.p[0] = dmalloc(m, (size_t)sh.n * sizeof(int32_t));
+        a.p[1] = dmalloc(m, (size_t)sh.n * sizeof(int32_t));
+        a.p[2] = dmalloc(m, (size_t)sh.V * sh.D);
+        a.p[3] = bench_f32(m, (size_t)sh.V, 3, 0.005f, 0.01f);
+        a.p[4] = bench_f16(m, (size_t)sh.T * sh.D, 2, 1.0f);
+        a.p[5] = dmalloc(m, (size_t)sh.n * sh.D * sizeof(float));
+        if (!a.p[0] || !a.p[1] || !a.p[2] || !a.p[3] || !a.p[4] || !a.p[5]) return -1;
+        if (uzwk_fill_uniform_i8(c, (int8_t *)a.p[2], (size_t)sh.V * sh.D, 1) ||
+            uzwk_h2d(c, a.p[0], ids, (size_t)sh.n * sizeof(int32_t)) ||
+            uzwk_h2d(c, a.p[1], ids + sh.n, (size_t)sh.n * sizeof(int32_t)))
+            return -1;
+        const double nD = (double)sh.n * sh.D;
+        // int8 row, f16 position, f32 out per element; ids and one scale per row
+        return bench_finish(c, &a, reps, nD * (1 + 2 + 4) + sh.n * 12.0, 2 * nD, r);
+    });
+}
+
 int bench_add_pos(uzwk_ctx *c, int shape, int variant, int reps, uzwk_bench_result *r) {
     return framed(c, r, "add_pos bench", shape, COUNT(pos_shapes), variant, 1, [&](mem *m) {
         const int N = pos_shapes[shape].N, D = pos_shapes[shape].D;
@@ -740,15 +852,16 @@ int bench_f16_to_f32(uzwk_ctx *c, int shape, int variant, int reps, uzwk_bench_r
     return bench_conv(c, B_F16_F32, shape, variant, reps, r);
 }
 
-// One timed call fills n f32 and n f16 values.
+// One timed call fills n f32, n f16 and n int8 values.
 int bench_fill_uniform(uzwk_ctx *c, int shape, int variant, int reps, uzwk_bench_result *r) {
     return framed(c, r, "fill_uniform bench", shape, COUNT(fill_shapes), variant, 1, [&](mem *m) {
         const size_t n = fill_shapes[shape];
         bench_arg a = bench_args(B_FILL, 0, 0, 0, n);
         a.p[0] = dmalloc(m, n * sizeof(float));
         a.p[1] = dmalloc(m, n * sizeof(uzwk_f16));
-        if (!a.p[0] || !a.p[1]) return -1;
-        return bench_finish(c, &a, reps, (double)n * 6, (double)n * 3, r);
+        a.p[2] = dmalloc(m, n);
+        if (!a.p[0] || !a.p[1] || !a.p[2]) return -1;
+        return bench_finish(c, &a, reps, (double)n * 7, (double)n * 5, r);
     });
 }
 
@@ -763,13 +876,15 @@ extern "C" const uzwk_op uzwk_ops_elem[] = {
      gelu_variants, check_bias_gelu, bench_bias_gelu},
     {"embed", "elem", "f16 tables, f32 out", COUNT(embed_shapes), embed_shape_names, 1, one_variant, check_embed,
      bench_embed},
+    {"embed_i8", "elem", "int8 + f32 scale token table, f16 positions, f32 out", COUNT(embed_shapes),
+     embed_shape_names, 1, one_variant, check_embed_i8, bench_embed_i8},
     {"add_pos", "elem", "f16 + f32 in, f32 out", COUNT(pos_shapes), pos_shape_names, 1, one_variant, check_add_pos,
      bench_add_pos},
     {"f32_to_f16", "elem", "f32 in, f16 out", COUNT(conv_shapes), conv_shape_names, 1, one_variant, check_f32_to_f16,
      bench_f32_to_f16},
     {"f16_to_f32", "elem", "f16 in, f32 out", COUNT(conv_shapes), conv_shape_names, 1, one_variant, check_f16_to_f32,
      bench_f16_to_f32},
-    {"fill_uniform", "elem", "f32 and f16 out", COUNT(fill_shapes), fill_shape_names, 1, one_variant,
+    {"fill_uniform", "elem", "f32, f16 and int8 out", COUNT(fill_shapes), fill_shape_names, 1, one_variant,
      check_fill_uniform, bench_fill_uniform},
 };
 extern "C" const int uzwk_n_ops_elem = COUNT(uzwk_ops_elem);

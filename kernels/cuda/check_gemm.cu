@@ -28,13 +28,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_gemm_common.cuh"
 #include "check_util.h"
 #include "k_gemm.h"
 
 #define GEMM_TOL_F32 2e-5
-#define GEMM_REF_FULL_MACS 134217728.0 /* 2^27 */
-#define GEMM_SAMPLE_ROWS 64
-#define GEMM_SAMPLE_COLS 512
+/* GEMM_REF_FULL_MACS, GEMM_SAMPLE_ROWS / COLS and the shared scaffolding: check_gemm_common.cuh */
 
 /* ---------------------------------------------------------------- shapes and variants */
 
@@ -111,16 +110,10 @@ typedef struct {
 } gshape;
 
 static int parse_gemm(uzwk_ctx *c, const char *s, gshape *g) {
-    char e[16] = "";
     const char *p;
     memset(g, 0, sizeof *g);
     g->has_bias = 1;
-    if (sscanf(s, "N=%d I=%d O=%d epi=%15s", &g->N, &g->I, &g->O, e) != 4) return uzwk_fail(c, "bad gemm shape '%s'", s);
-    if (strcmp(e, "f16") == 0) g->epi = UZWK_EPI_F16;
-    else if (strcmp(e, "gelu") == 0) g->epi = UZWK_EPI_F16_GELU;
-    else if (strcmp(e, "add") == 0) g->epi = UZWK_EPI_F32_ADD;
-    else if (strcmp(e, "f32") == 0) g->epi = UZWK_EPI_F32;
-    else return uzwk_fail(c, "bad epilogue in gemm shape '%s'", s);
+    if (gemm_parse_head(c, s, "gemm", &g->N, &g->I, &g->O, &g->epi)) return -1;
     if ((p = strstr(s, "pad="))) g->pad = atoi(p + 4);
     if ((p = strstr(s, "off="))) g->off = atoi(p + 4);
     if (strstr(s, "nobias")) g->has_bias = 0;
@@ -128,29 +121,25 @@ static int parse_gemm(uzwk_ctx *c, const char *s, gshape *g) {
     return 0;
 }
 
-/* Host inputs and their device copies. Element arrays start with `off` unused elements. */
+/* Host inputs and their device copies. x and W start with `off` unused elements, and so does y
+ * (y.off). */
 typedef struct {
     gshape s;
-    int ldx, ldw, ldy;
-    size_t esize;    /* bytes per output element */
-    size_t nx, nw, ny; /* elements incl. the offset: off + N*ldx, off + O*ldw, off + N*ldy */
-    uzwk_f16 *hx;    /* [nx] */
-    uzwk_f16 *hw;    /* [nw] */
-    float *hb;       /* [O] */
-    float *hy0;      /* [ny] initial y (F32_ADD) */
-    uzwk_f16 *dx;    /* dev [nx] */
-    uzwk_f16 *dw;    /* dev [nw] */
-    float *db;       /* dev [O] */
+    int ldx, ldw;
+    size_t nx, nw; /* elements incl. the offset: off + N*ldx, off + O*ldw */
+    uzwk_f16 *hx;  /* [nx] */
+    uzwk_f16 *hw;  /* [nw] */
+    uzwk_f16 *dx;  /* dev [nx] */
+    uzwk_f16 *dw;  /* dev [nw] */
+    gemm_out y;    /* bias, initial y, y's layout (ldy = O + pad) */
 } gcase;
 
 static void gcase_free(gcase *k) {
     free(k->hx);
     free(k->hw);
-    free(k->hb);
-    free(k->hy0);
     uzwk_free(k->dx);
     uzwk_free(k->dw);
-    uzwk_free(k->db);
+    gemm_out_free(&k->y);
     memset(k, 0, sizeof *k);
 }
 
@@ -160,16 +149,11 @@ static int gcase_new(uzwk_ctx *c, const char *shape, uint64_t seed, gcase *k) {
     const gshape *s = &k->s;
     k->ldx = s->I + s->pad;
     k->ldw = s->I + s->pad;
-    k->ldy = s->O + s->pad;
-    k->esize = (s->epi == UZWK_EPI_F32_ADD || s->epi == UZWK_EPI_F32) ? 4 : 2;
     k->nx = (size_t)s->off + (size_t)s->N * k->ldx;
     k->nw = (size_t)s->off + (size_t)s->O * k->ldw;
-    k->ny = (size_t)s->off + (size_t)s->N * k->ldy;
     k->hx = (uzwk_f16 *)malloc(k->nx * sizeof(uzwk_f16));
     k->hw = (uzwk_f16 *)malloc(k->nw * sizeof(uzwk_f16));
-    k->hb = (float *)malloc((size_t)s->O * sizeof(float));
-    k->hy0 = (float *)malloc(k->ny * sizeof(float));
-    if (!k->hx || !k->hw || !k->hb || !k->hy0) {
+    if (!k->hx || !k->hw) {
         gcase_free(k);
         return uzwk_fail(c, "gemm check: out of host memory (%s)", shape);
     }
@@ -177,13 +161,14 @@ static int gcase_new(uzwk_ctx *c, const char *shape, uint64_t seed, gcase *k) {
     const float wa = (float)(2.0 / sqrt((double)s->I));
     uzwk_rand_f16(NULL, k->hx, k->nx, &st, -1.0f, 1.0f);
     uzwk_rand_f16(NULL, k->hw, k->nw, &st, -wa, wa);
-    uzwk_rand_f32(k->hb, (size_t)s->O, &st, -0.5f, 0.5f);
-    uzwk_rand_f32(k->hy0, k->ny, &st, -1.0f, 1.0f);
+    if (gemm_out_new(c, &k->y, s->N, s->O, s->O + s->pad, s->off, s->epi, s->has_bias, &st, "gemm check")) {
+        gcase_free(k);
+        return -1;
+    }
     k->dx = (uzwk_f16 *)uzwk_malloc(c, k->nx * sizeof(uzwk_f16));
     k->dw = (uzwk_f16 *)uzwk_malloc(c, k->nw * sizeof(uzwk_f16));
-    k->db = (float *)uzwk_malloc(c, (size_t)s->O * sizeof(float));
-    if (!k->dx || !k->dw || !k->db || uzwk_h2d(c, k->dx, k->hx, k->nx * sizeof(uzwk_f16)) ||
-        uzwk_h2d(c, k->dw, k->hw, k->nw * sizeof(uzwk_f16)) || uzwk_h2d(c, k->db, k->hb, (size_t)s->O * sizeof(float))) {
+    if (!k->dx || !k->dw || uzwk_h2d(c, k->dx, k->hx, k->nx * sizeof(uzwk_f16)) ||
+        uzwk_h2d(c, k->dw, k->hw, k->nw * sizeof(uzwk_f16)) || gemm_out_upload(c, &k->y)) {
         gcase_free(k);
         return -1;
     }
@@ -192,127 +177,65 @@ static int gcase_new(uzwk_ctx *c, const char *shape, uint64_t seed, gcase *k) {
 
 static int gcase_run(uzwk_ctx *c, const gcase *k, void *y, uzwk_gemm_impl impl, int variant) {
     const gshape *s = &k->s;
-    return uzwk_gemm(c, k->dx + s->off, k->ldx, k->dw + s->off, k->ldw, s->has_bias ? k->db : NULL, y, k->ldy, s->N,
-                     s->I, s->O, (uzwk_epi)s->epi, impl, variant);
-}
-
-/* Output element i of the fetched inside buffer as float. */
-static float out_at(const unsigned char *buf, size_t esize, size_t i) {
-    if (esize == 4) {
-        float v;
-        memcpy(&v, buf + i * 4, 4);
-        return v;
-    }
-    uzwk_f16 h;
-    memcpy(&h, buf + i * 2, 2);
-    return uzwk_f16_to_f32_host(h);
-}
-
-/* Rows picked for the reference: all, or n of them from the seed with 0 and total-1 first. */
-static int *pick_rows(int total, int n, uint64_t *st) {
-    int *r = (int *)malloc((size_t)n * sizeof(int));
-    if (!r) return NULL;
-    if (n >= total) {
-        for (int i = 0; i < total; i++) r[i] = i;
-        return r;
-    }
-    r[0] = 0;
-    if (n > 1) r[1] = total - 1;
-    for (int i = 2; i < n; i++) {
-        int v = (int)uzwk_rand_uniform(st, 0.0, (double)total);
-        r[i] = v < total ? v : total - 1;
-    }
-    return r;
+    return uzwk_gemm(c, k->dx + s->off, k->ldx, k->dw + s->off, k->ldw, gemm_out_bias(&k->y), y, k->y.ldy, s->N, s->I,
+                     s->O, (uzwk_epi)s->epi, impl, variant);
 }
 
 static int check_gemm_common(uzwk_ctx *c, const char *shape, uzwk_gemm_impl impl, int variant, uint64_t seed,
                              uzwk_check_result *r) {
     gcase k;
     uzwk_guarded out;
+    gemm_sample smp;
     unsigned char *hout = NULL;
     float *xs = NULL, *ws = NULL, *outs = NULL;
     double *ref = NULL;
-    int *rows = NULL, *colsel = NULL;
     int rc = -1;
     memset(&out, 0, sizeof out);
+    memset(&smp, 0, sizeof smp);
     memset(r, 0, sizeof *r);
     if (gcase_new(c, shape, seed, &k)) return -1;
     const gshape *s = &k.s;
-    const size_t ybytes = k.ny * k.esize;
-    const int add = s->epi == UZWK_EPI_F32_ADD;
-    if (uzwk_guarded_new(c, &out, ybytes)) goto done;
-    if (add && uzwk_guarded_upload(c, &out, k.hy0, ybytes)) goto done;
-    if (gcase_run(c, &k, (unsigned char *)out.p + (size_t)s->off * k.esize, impl, variant)) goto done;
-    hout = (unsigned char *)malloc(ybytes);
+    const gemm_out *y = &k.y;
+    if (gemm_out_guarded(c, y, &out)) goto done;
+    if (gcase_run(c, &k, (unsigned char *)out.p + (size_t)s->off * y->esize, impl, variant)) goto done;
+    hout = (unsigned char *)malloc(y->ny * y->esize);
     if (!hout) {
         uzwk_fail(c, "gemm check: out of host memory");
         goto done;
     }
     if (uzwk_guarded_fetch(c, &out, hout, &r->guard_bad)) goto done;
     {
-        /* y's offset and padding: bytes as before the run (poison, or the uploaded y) */
-        const unsigned char *before = (const unsigned char *)k.hy0;
-        long stray = 0;
-        for (size_t i = 0; i < (size_t)s->off; i++)
-            for (size_t b = 0; b < k.esize; b++)
-                stray += hout[i * k.esize + b] != (add ? before[i * k.esize + b] : 0xFF);
-        for (int n = 0; n < s->N; n++)
-            for (int o = s->O; o < k.ldy; o++) {
-                const size_t i = (size_t)s->off + (size_t)n * k.ldy + o;
-                for (size_t b = 0; b < k.esize; b++)
-                    stray += hout[i * k.esize + b] != (add ? before[i * k.esize + b] : 0xFF);
-            }
-        r->guard_bad += stray;
+        r->guard_bad += gemm_out_stray(y, hout);
+        const long nonfinite = gemm_out_nonfinite(y, hout);
 
-        /* unwritten outputs anywhere */
-        long nonfinite = 0;
-        for (int n = 0; n < s->N; n++)
-            for (int o = 0; o < s->O; o++)
-                nonfinite += !isfinite(out_at(hout, k.esize, (size_t)s->off + (size_t)n * k.ldy + o));
-
-        /* the compared set */
-        const int sampled = (double)s->N * s->I * s->O > GEMM_REF_FULL_MACS;
-        const int nr = sampled && s->N > GEMM_SAMPLE_ROWS ? GEMM_SAMPLE_ROWS : s->N;
-        const int nc = sampled && s->O > GEMM_SAMPLE_COLS ? GEMM_SAMPLE_COLS : s->O;
-        uint64_t pst = seed ^ 0x5DEECE66Dull;
-        rows = pick_rows(s->N, nr, &pst);
-        colsel = pick_rows(s->O, nc, &pst);
+        /* the compared set: x rows and W rows widened, then the double reference */
+        if (gemm_sample_new(c, &smp, s->N, s->I, s->O, seed, "gemm check")) goto done;
+        const int nr = smp.nr, nc = smp.nc;
         xs = (float *)malloc((size_t)nr * s->I * sizeof(float));
         ws = (float *)malloc((size_t)nc * s->I * sizeof(float));
         outs = (float *)malloc((size_t)nr * nc * sizeof(float));
         ref = (double *)malloc((size_t)nr * nc * sizeof(double));
-        if (!rows || !colsel || !xs || !ws || !outs || !ref) {
+        if (!xs || !ws || !outs || !ref) {
             uzwk_fail(c, "gemm check: out of host memory");
             goto done;
         }
         for (int i = 0; i < nr; i++)
-            uzwk_f16_array_to_f32(k.hx + s->off + (size_t)rows[i] * k.ldx, xs + (size_t)i * s->I, (size_t)s->I);
+            uzwk_f16_array_to_f32(k.hx + s->off + (size_t)smp.rows[i] * k.ldx, xs + (size_t)i * s->I, (size_t)s->I);
         for (int j = 0; j < nc; j++)
-            uzwk_f16_array_to_f32(k.hw + s->off + (size_t)colsel[j] * k.ldw, ws + (size_t)j * s->I, (size_t)s->I);
+            uzwk_f16_array_to_f32(k.hw + s->off + (size_t)smp.cols[j] * k.ldw, ws + (size_t)j * s->I, (size_t)s->I);
         for (int i = 0; i < nr; i++) {
             const float *xr = xs + (size_t)i * s->I;
             for (int j = 0; j < nc; j++) {
                 const float *wr = ws + (size_t)j * s->I;
                 double acc = 0.0;
                 for (int q = 0; q < s->I; q++) acc += (double)xr[q] * (double)wr[q];
-                const int o = colsel[j];
-                const size_t yi = (size_t)s->off + (size_t)rows[i] * k.ldy + o;
-                double v = acc + (s->has_bias ? (double)k.hb[o] : 0.0);
-                if (s->epi == UZWK_EPI_F16_GELU) v = 0.5 * v * (1.0 + erf(v / sqrt(2.0)));
-                if (add) v += (double)k.hy0[yi];
-                ref[(size_t)i * nc + j] = v;
-                outs[(size_t)i * nc + j] = out_at(hout, k.esize, yi);
+                const int o = smp.cols[j];
+                const size_t yi = (size_t)s->off + (size_t)smp.rows[i] * y->ldy + o;
+                ref[(size_t)i * nc + j] = gemm_out_ref(y, acc + (s->has_bias ? (double)y->hb[o] : 0.0), yi);
+                outs[(size_t)i * nc + j] = gemm_out_at(y, hout, yi);
             }
         }
-        uzwk_compare(outs, ref, (size_t)nr * nc, k.esize == 2 ? UZWK_TOL_F16 : GEMM_TOL_F32, "y", r);
-        if (nonfinite) {
-            r->pass = 0;
-            snprintf(r->detail, sizeof r->detail, "y: %ld of %ld outputs non-finite (unwritten)", nonfinite,
-                     (long)s->N * s->O);
-        } else if (sampled && r->pass) {
-            size_t used = strlen(r->detail);
-            snprintf(r->detail + used, sizeof r->detail - used, "; sampled %dx%d", nr, nc);
-        }
+        gemm_compare(y, &smp, outs, ref, y->esize == 2 ? UZWK_TOL_F16 : GEMM_TOL_F32, nonfinite, r);
     }
     rc = 0;
 done:
@@ -321,8 +244,7 @@ done:
     free(ws);
     free(outs);
     free(ref);
-    free(rows);
-    free(colsel);
+    gemm_sample_free(&smp);
     uzwk_guarded_free(&out);
     gcase_free(&k);
     return rc;
@@ -349,10 +271,10 @@ static int bench_gemm_common(uzwk_ctx *c, const char *shape, uzwk_gemm_impl impl
     if (gcase_new(c, shape, 12345, &k)) return -1;
     const gshape *s = &k.s;
     int rc = -1;
-    void *ybase = uzwk_malloc(c, k.ny * k.esize);
-    if (!ybase || uzwk_memset(c, ybase, 0, k.ny * k.esize)) goto done;
+    void *ybase = uzwk_malloc(c, k.y.ny * k.y.esize);
+    if (!ybase || uzwk_memset(c, ybase, 0, k.y.ny * k.y.esize)) goto done;
     {
-        gbench_arg a = {&k, (unsigned char *)ybase + (size_t)s->off * k.esize, impl, variant};
+        gbench_arg a = {&k, (unsigned char *)ybase + (size_t)s->off * k.y.esize, impl, variant};
         if (uzwk_time_median(c, gbench_fn, &a, reps, &r->ms)) goto done;
         if (impl != UZWK_GEMM_CUBLAS) {
             gbench_arg p = {&k, a.y, UZWK_GEMM_CUBLAS, 0};
@@ -360,11 +282,9 @@ static int bench_gemm_common(uzwk_ctx *c, const char *shape, uzwk_gemm_impl impl
             snprintf(r->peer, sizeof r->peer, "cublas");
         }
     }
-    {
-        const double out_bytes = k.esize == 2 ? 2.0 : s->epi == UZWK_EPI_F32_ADD ? 8.0 : 4.0;
-        r->bytes = 2.0 * s->O * s->I + 2.0 * s->N * s->I + out_bytes * s->N * s->O + (s->has_bias ? 4.0 * s->O : 0.0);
-        r->flops = 2.0 * s->N * s->I * s->O;
-    }
+    r->bytes = 2.0 * s->O * s->I + 2.0 * s->N * s->I + gemm_y_traffic(s->epi) * s->N * s->O +
+               (s->has_bias ? 4.0 * s->O : 0.0);
+    r->flops = 2.0 * s->N * s->I * s->O;
     rc = 0;
 done:
     uzwk_free(ybase);
@@ -390,11 +310,7 @@ static const gemm_entry k_gemm_entries[] = {
 
 /* The shape string of entry e, or NULL with "<name>: no shape N" in the context. */
 static const char *gemm_shape(uzwk_ctx *c, const gemm_entry *e, int shape) {
-    if (shape < 0 || shape >= e->n_shapes) {
-        uzwk_fail(c, "%s: no shape %d", e->name, shape);
-        return NULL;
-    }
-    return e->shapes[shape];
+    return gemm_entry_shape(c, e->name, e->shapes, e->n_shapes, shape);
 }
 
 template <int E>

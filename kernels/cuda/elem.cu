@@ -331,6 +331,51 @@ __global__ void __launch_bounds__(EW_THREADS)
     }
 }
 
+// The same from the INT8 token table (docs/quantization.md): x[i, :] = q[t, :] * scale[t] +
+// pos_emb[p, :] with t = tokens[i], p = positions[i]; the product rounded to f32 first, then the f32
+// sum, each its own rounding (no fused multiply-add): the CPU's uzw_wmat_row followed by its add.
+// VW columns per item (8: D % 8 == 0, the int8 table 8-byte, pos_emb and x 16-byte aligned; 1:
+// scalar). Ids are trusted as in embed_kernel.
+union i8x8 { // 8 int8 = 8 bytes
+    uint2 u;
+    int8_t b[8];
+};
+
+template <int VW>
+__global__ void __launch_bounds__(EW_THREADS)
+    embed_i8_kernel(const int32_t *tokens /* dev [n] */, const int32_t *positions /* dev [n] */,
+                    const int8_t *tok_q /* dev [V, D] */, const float *tok_scale /* dev [V] */,
+                    const __half *pos_emb /* dev [T, D] */, float *x /* dev [n, D] */, size_t items,
+                    int per_row /* D / VW */, int D) {
+    const size_t stride = (size_t)gridDim.x * blockDim.x;
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < items; i += stride) {
+        const size_t row = i / (size_t)per_row;
+        const int col = (int)(i - row * (size_t)per_row) * VW;
+        const int32_t t = __ldg(tokens + row);
+        const float sc = __ldg(tok_scale + t);
+        const int8_t *te = tok_q + (size_t)t * D + col;
+        const __half *pe = pos_emb + (size_t)__ldg(positions + row) * D + col;
+        float *xr = x + row * (size_t)D + col;
+        if constexpr (VW == 8) {
+            i8x8 q;
+            h8 p;
+            q.u = __ldg(reinterpret_cast<const uint2 *>(te));
+            p.u = __ldg(reinterpret_cast<const uint4 *>(pe));
+            float o[8];
+#pragma unroll
+            for (int k = 0; k < 4; k++) {
+                const float2 fp = __half22float2(p.h[k]);
+                o[2 * k] = __fadd_rn(__fmul_rn((float)q.b[2 * k], sc), fp.x);
+                o[2 * k + 1] = __fadd_rn(__fmul_rn((float)q.b[2 * k + 1], sc), fp.y);
+            }
+            reinterpret_cast<float4 *>(xr)[0] = make_float4(o[0], o[1], o[2], o[3]);
+            reinterpret_cast<float4 *>(xr)[1] = make_float4(o[4], o[5], o[6], o[7]);
+        } else {
+            xr[0] = __fadd_rn(__fmul_rn((float)te[0], sc), __half2float(pe[0]));
+        }
+    }
+}
+
 // ---------------------------------------------------------------- uniform fills
 
 // The i-th output of a splitmix64 stream seeded with seed: a pure function of (seed, i), so the
@@ -356,6 +401,13 @@ __global__ void __launch_bounds__(EW_THREADS)
     const size_t stride = (size_t)gridDim.x * blockDim.x;
     for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride)
         x[i] = __fmaf_rn(fill_unit(seed, i), scale, offset);
+}
+
+// int8 in [-127, 127] (never -128, the INT8 weights' range): round(127 * u) of the same stream.
+__global__ void __launch_bounds__(EW_THREADS) fill_i8_kernel(int8_t *x /* dev [n] */, size_t n, uint64_t seed) {
+    const size_t stride = (size_t)gridDim.x * blockDim.x;
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride)
+        x[i] = (int8_t)__float2int_rn(__fmul_rn(fill_unit(seed, i), 127.0f));
 }
 
 } // namespace
@@ -429,6 +481,26 @@ extern "C" int uzwk_embed(uzwk_ctx *c, const int32_t *tokens, const int32_t *pos
     return UZWK_LAUNCHED(c, "embed_kernel");
 }
 
+extern "C" int uzwk_embed_i8(uzwk_ctx *c, const int32_t *tokens, const int32_t *positions, const int8_t *tok_q,
+                             const float *tok_scale, const uzwk_f16 *pos_emb, float *x, int n, int D) {
+    if (n < 0 || D <= 0 || (n > 0 && (!tokens || !positions || !tok_q || !tok_scale || !pos_emb || !x)))
+        return uzwk_fail(c, "uzwk_embed_i8: bad arguments (n=%d, D=%d)", n, D);
+    if (n == 0) return 0;
+    if (!aligned(tok_scale, 4)) return uzwk_fail(c, "uzwk_embed_i8: tok_scale is not f32-aligned");
+    const __half *pe = reinterpret_cast<const __half *>(pos_emb);
+    cudaStream_t s = (cudaStream_t)uzwk_ctx_stream(c);
+    if (D % 8 == 0 && aligned(tok_q, 8) && aligned(pe, 16) && aligned(x, 16)) {
+        const size_t items = (size_t)n * (size_t)(D / 8);
+        embed_i8_kernel<8><<<ew_grid(c, items), EW_THREADS, 0, s>>>(tokens, positions, tok_q, tok_scale, pe, x, items,
+                                                                    D / 8, D);
+    } else {
+        const size_t items = (size_t)n * (size_t)D;
+        embed_i8_kernel<1><<<ew_grid(c, items), EW_THREADS, 0, s>>>(tokens, positions, tok_q, tok_scale, pe, x, items,
+                                                                    D, D);
+    }
+    return UZWK_LAUNCHED(c, "embed_i8_kernel");
+}
+
 extern "C" int uzwk_add_pos(uzwk_ctx *c, const uzwk_f16 *h, const float *pos, float *x, int N, int D) {
     if (N < 0 || D <= 0 || (N > 0 && (!h || !pos || !x)))
         return uzwk_fail(c, "uzwk_add_pos: bad arguments (N=%d, D=%d)", N, D);
@@ -453,4 +525,11 @@ extern "C" int uzwk_fill_uniform_f32(uzwk_ctx *c, float *x, size_t n, uint64_t s
     if (!x) return uzwk_fail(c, "uzwk_fill_uniform_f32: NULL pointer");
     fill_f32_kernel<<<ew_grid(c, n), EW_THREADS, 0, (cudaStream_t)uzwk_ctx_stream(c)>>>(x, n, seed, scale, offset);
     return UZWK_LAUNCHED(c, "fill_f32_kernel");
+}
+
+extern "C" int uzwk_fill_uniform_i8(uzwk_ctx *c, int8_t *x, size_t n, uint64_t seed) {
+    if (n == 0) return 0;
+    if (!x) return uzwk_fail(c, "uzwk_fill_uniform_i8: NULL pointer");
+    fill_i8_kernel<<<ew_grid(c, n), EW_THREADS, 0, (cudaStream_t)uzwk_ctx_stream(c)>>>(x, n, seed);
+    return UZWK_LAUNCHED(c, "fill_i8_kernel");
 }

@@ -13,8 +13,9 @@
 //     3:   64x64x32, 4 warps 2x2 (warp tile 32x32), 3 stages, 24 KiB shared
 //   Both operands are K-contiguous (x row-major [N, ldx], W row-major [O, ldw]), which is what
 //   mma .row.col wants: A = x tile, B = W tile, both stored in shared memory as [rows][32 halves].
-//   Pipeline: STAGES buffers; cp.async.cg 16-byte copies (zero-filled with src-size for the tails
-//   in N, O and I) run STAGES-1 tiles ahead of the math; one __syncthreads per k-tile.
+//   Pipeline (pipeline.cuh, shared with the INT8 products): STAGES buffers; cp.async.cg 16-byte
+//   copies (zero-filled with src-size for the tails in N, O and I) run STAGES-1 tiles ahead of the
+//   math; one __syncthreads per k-tile.
 //   Fragments come from shared memory with ldmatrix.x4: for A, lanes 0-15 give rows 0-15 at
 //   k 0-7 and lanes 16-31 rows 0-15 at k 8-15 (matrices = a0 a1 a2 a3); for B, lanes 0-7 give W
 //   rows 0-7 at k 0-7, lanes 8-15 rows 0-7 at k 8-15, lanes 16-31 the same for rows 8-15
@@ -43,37 +44,13 @@
 #include "gemm_common.cuh"
 #include "k_gemm.h"
 #include "mma_ptx.cuh"
+#include "pipeline.cuh"
 
 /* gemv.cu: the SKINNY implementation (same arguments; any N, processed in pieces of 32 rows). */
 extern "C" int uzwk_gemm_skinny(uzwk_ctx *c, const uzwk_f16 *x, int ldx, const uzwk_f16 *W, int ldw,
                                 const float *bias, void *y, int ldy, int N, int I, int O, uzwk_epi epi, int variant);
 
 namespace {
-
-/* ---------------------------------------------------------------- epilogue (shared by TC and CUBLAS) */
-
-/* epi_store1, gelu_erf: gemm_common.cuh */
-
-/* y[idx], y[idx+1] <- v0, v1; idx even, y and ldy such that the pair is 4 (f16) / 8 (f32) aligned. */
-__device__ __forceinline__ void epi_store2(void *y, size_t idx, float v0, float v1, int epi) {
-    switch (epi) {
-    case UZWK_EPI_F16:
-        *reinterpret_cast<__half2 *>(static_cast<__half *>(y) + idx) = __floats2half2_rn(v0, v1);
-        break;
-    case UZWK_EPI_F16_GELU:
-        *reinterpret_cast<__half2 *>(static_cast<__half *>(y) + idx) = __floats2half2_rn(gelu_erf(v0), gelu_erf(v1));
-        break;
-    case UZWK_EPI_F32_ADD: {
-        float2 *p = reinterpret_cast<float2 *>(static_cast<float *>(y) + idx);
-        float2 o = *p;
-        o.x += v0;
-        o.y += v1;
-        *p = o;
-        break;
-    }
-    default: *reinterpret_cast<float2 *>(static_cast<float *>(y) + idx) = make_float2(v0, v1); break;
-    }
-}
 
 /* ---------------------------------------------------------------- TC building blocks */
 
@@ -82,29 +59,25 @@ constexpr int BK = 32; /* halves of I per k-tile: four 16-byte chunks per row */
 /* Offset in halves of chunk c (8 halves) of row r in a [rows][BK] tile, XOR swizzled (header). */
 __device__ __forceinline__ int swz(int r, int c) { return r * BK + ((c ^ ((r >> 1) & 3)) << 3); }
 
-/* smem_u32, cp_async16/commit/wait, ldmatrix_x4, mma16816: mma_ptx.cuh; load8_scalar: gemm_common.cuh */
+/* ldmatrix_x4, mma16816: mma_ptx.cuh; load8_scalar, epi_store1/2, epi_store_pair, epi_vec_ok: gemm_common.cuh;
+ * block_tiling, cp_async_tile, pipelined_mainloop, warp_tile_epilogue, tiled_launch_setup: pipeline.cuh */
 
 /* Stage rows row0 .. row0+ROWS-1, columns k0 .. k0+31 of g [nrows, ld] into the swizzled tile s;
- * rows >= nrows and columns >= I become 0. VEC: cp.async (g 16-byte aligned, ld % 8 == 0). */
+ * rows >= nrows and columns >= I become 0. VEC: cp.async (g 16-byte aligned, ld % 8 == 0); else
+ * bounds-checked scalar loads stored to shared memory (any layout). */
 template <int ROWS, int THREADS, bool VEC>
 __device__ __forceinline__ void load_tile(__half *s, const __half *__restrict__ g, int ld, int row0, int nrows, int k0,
                                           int I, int tid) {
-    static_assert((ROWS * 4) % THREADS == 0, "tile chunks must divide among the threads");
-#pragma unroll
-    for (int i = 0; i < ROWS * 4 / THREADS; i++) {
-        const int q = tid + i * THREADS;
-        const int r = q >> 2, cc = q & 3;
-        const int gr = row0 + r, gk = k0 + cc * 8;
-        const bool ok = gr < nrows && gk < I;
-        __half *dst = s + swz(r, cc);
-        if constexpr (VEC) {
-            const int bytes = ok ? min(8, I - gk) * 2 : 0;
-            const __half *src = ok ? g + (size_t)gr * ld + gk : g; /* not read when bytes == 0 */
-            cp_async16(dst, src, bytes);
-        } else {
+    if constexpr (VEC) {
+        cp_async_tile<ROWS, 4, THREADS, true>(s, g, ld, row0, nrows, k0, I, tid,
+                                              [](int r, int c) { return swz(r, c); });
+    } else {
+        for_tile_chunks<ROWS, 4, THREADS>(tid, [&](int r, int cc) {
+            const int gr = row0 + r, gk = k0 + cc * 8;
+            const bool ok = gr < nrows && gk < I;
             const uint4 v = ok ? load8_scalar(g + (size_t)gr * ld, gk, I) : make_uint4(0u, 0u, 0u, 0u);
-            *reinterpret_cast<uint4 *>(dst) = v;
-        }
+            *reinterpret_cast<uint4 *>(s + swz(r, cc)) = v;
+        });
     }
 }
 
@@ -143,13 +116,7 @@ __device__ __forceinline__ void store_pair(void *y, int ldy, int N, int O, int r
         v0 += __ldg(bias + col);
         if (two) v1 += __ldg(bias + col + 1);
     }
-    const size_t idx = (size_t)row * ldy + col;
-    if (two && vec_store) {
-        epi_store2(y, idx, v0, v1, epi);
-    } else {
-        epi_store1(y, idx, v0, epi);
-        if (two) epi_store1(y, idx + 1, v1, epi);
-    }
+    epi_store_pair(y, (size_t)row * ldy + col, v0, v1, two, vec_store, epi);
 }
 
 /* The TC kernel (header). Grid: x over ceil(N/BM) row tiles, y over ceil(O/BN) column tiles.
@@ -161,60 +128,27 @@ __global__ void __launch_bounds__(WM *WN * 32)
                    int ldw, const float *__restrict__ bias, /* dev [O] or NULL */
                    void *__restrict__ y,                     /* dev [N, ldy] f16 or f32 */
                    int ldy, int N, int I, int O, int epi, int vec_store) {
-    constexpr int THREADS = WM * WN * 32;
-    constexpr int WTM = BM / WM, WTN = BN / WN;
-    constexpr int MI = WTM / 16, NI = WTN / 8;
-    static_assert(WTM % 16 == 0 && WTN % 16 == 0, "warp tile must be a multiple of 16x16");
-    static_assert(STAGES >= 2, "at least double buffering");
+    using BT = block_tiling<BM, BN, WM, WN>;
+    constexpr int THREADS = BT::THREADS, MI = BT::MI, NI = BT::NI;
+    static_assert(BT::WTN % 16 == 0, "warp tile columns must be a multiple of 16 (ldmatrix.x4 of B: two n8 tiles)");
     extern __shared__ uint4 tc_smem[];
     __half *sA = reinterpret_cast<__half *>(tc_smem); /* [STAGES][BM][BK] swizzled */
     __half *sB = sA + STAGES * BM * BK;               /* [STAGES][BN][BK] swizzled */
-
-    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-    const int wm = warp / WN, wn = warp % WN;
-    const int m0 = blockIdx.x * BM, n0 = blockIdx.y * BN;
-    const int KT = (I + BK - 1) / BK;
+    const BT bt;
 
     float acc[MI][NI][4];
     zero_frags(acc);
+    pipelined_mainloop<STAGES>(
+        (I + BK - 1) / BK,
+        [&](int st, int kt) {
+            load_tile<BM, THREADS, VEC>(sA + st * BM * BK, x, ldx, bt.m0, N, kt * BK, I, bt.tid);
+            load_tile<BN, THREADS, VEC>(sB + st * BN * BK, W, ldw, bt.n0, O, kt * BK, I, bt.tid);
+        },
+        [&](int st) { tc_compute<MI, NI>(sA + st * BM * BK, sB + st * BN * BK, bt.wrow(), bt.wcol(), bt.lane, acc); });
 
-    /* prologue: tiles 0 .. STAGES-2 in flight, one commit group each (empty past KT) */
-#pragma unroll
-    for (int s = 0; s < STAGES - 1; s++) {
-        if (s < KT) {
-            load_tile<BM, THREADS, VEC>(sA + s * BM * BK, x, ldx, m0, N, s * BK, I, tid);
-            load_tile<BN, THREADS, VEC>(sB + s * BN * BK, W, ldw, n0, O, s * BK, I, tid);
-        }
-        cp_async_commit();
-    }
-    for (int kt = 0; kt < KT; kt++) {
-        /* groups committed so far: STAGES-1+kt; leaving STAGES-2 pending means tile kt has landed */
-        cp_async_wait<STAGES - 2>();
-        /* everyone's copies of tile kt visible, and everyone done with tile kt-1, whose buffer the
-         * next load overwrites */
-        __syncthreads();
-        const int nk = kt + STAGES - 1;
-        if (nk < KT) {
-            const int st = nk % STAGES;
-            load_tile<BM, THREADS, VEC>(sA + st * BM * BK, x, ldx, m0, N, nk * BK, I, tid);
-            load_tile<BN, THREADS, VEC>(sB + st * BN * BK, W, ldw, n0, O, nk * BK, I, tid);
-        }
-        cp_async_commit();
-        const int st = kt % STAGES;
-        tc_compute<MI, NI>(sA + st * BM * BK, sB + st * BN * BK, wm * WTM, wn * WTN, lane, acc);
-    }
-    /* only empty groups can still be pending here */
-
-    const int g = lane >> 2, t = lane & 3;
-#pragma unroll
-    for (int i = 0; i < MI; i++)
-#pragma unroll
-        for (int j = 0; j < NI; j++) {
-            const int row = m0 + wm * WTM + i * 16 + g;
-            const int col = n0 + wn * WTN + j * 8 + 2 * t;
-            store_pair(y, ldy, N, O, row, col, acc[i][j][0], acc[i][j][1], bias, epi, vec_store);
-            store_pair(y, ldy, N, O, row + 8, col, acc[i][j][2], acc[i][j][3], bias, epi, vec_store);
-        }
+    warp_tile_epilogue(acc, bt.m0 + bt.wrow(), bt.n0 + bt.wcol(), bt.lane, [&](int row, int col, float v0, float v1) {
+        store_pair(y, ldy, N, O, row, col, v0, v1, bias, epi, vec_store);
+    });
 }
 
 /* gemm_args, epi_esize: gemm_common.cuh */
@@ -224,23 +158,15 @@ inline bool tc_operands_aligned(const gemm_args &a) {
     return ((uintptr_t)a.x % 16 == 0) && ((uintptr_t)a.W % 16 == 0) && a.ldx % 8 == 0 && a.ldw % 8 == 0;
 }
 
-/* 2-element stores at even columns: ldy even and y aligned to two elements. */
-inline int epi_vec_ok(const gemm_args &a) {
-    const size_t es = epi_esize(a.epi);
-    return a.ldy % 2 == 0 && (uintptr_t)a.y % (2 * es) == 0;
-}
-
 template <int BM, int BN, int WM, int WN, int STAGES, bool VEC>
 int tc_go(uzwk_ctx *c, const gemm_args &a) {
     const size_t smem = (size_t)STAGES * (BM + BN) * BK * sizeof(__half);
-    const int gy = (a.O + BN - 1) / BN;
-    if (gy > 65535) return uzwk_fail(c, "uzwk_gemm TC: O = %d needs %d column tiles (> 65535)", a.O, gy);
-    const dim3 grid((unsigned)((a.N + BM - 1) / BM), (unsigned)gy);
     auto kern = tc_gemm_kernel<BM, BN, WM, WN, STAGES, VEC>;
-    if (smem > 48 * 1024)
-        UZWK_CUDA_TRY(c, cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+    dim3 grid;
+    if (tiled_launch_setup(c, "uzwk_gemm TC", kern, smem, a.N, a.O, BM, BN, &grid)) return -1;
     kern<<<grid, WM * WN * 32, smem, (cudaStream_t)uzwk_ctx_stream(c)>>>(a.x, a.ldx, a.W, a.ldw, a.bias, a.y, a.ldy, a.N,
-                                                                          a.I, a.O, a.epi, epi_vec_ok(a));
+                                                                          a.I, a.O, a.epi,
+                                                                          epi_vec_ok(a.y, a.ldy, a.epi));
     return UZWK_LAUNCHED(c, "tc_gemm_kernel");
 }
 

@@ -35,7 +35,8 @@
 
 namespace {
 
-/* epi_store1 (the same arithmetic as gemm.cu's) and load8_scalar: gemm_common.cuh; mma16816: mma_ptx.cuh */
+/* epi_store1 (the same arithmetic as gemm.cu's), load8_scalar, skinny_rows, skinny_reduce: gemm_common.cuh;
+ * mma16816: mma_ptx.cuh */
 
 /* 16 bytes of W, streamed: not kept in L1 (each element is used once). */
 __device__ __forceinline__ uint4 ld_stream16(const __half *p) {
@@ -64,87 +65,49 @@ __global__ void __launch_bounds__(WARPS * 32)
                   int ldw, const float *__restrict__ bias, /* dev [O] or NULL */
                   void *__restrict__ y,                     /* dev [N, ldy] f16 or f32 */
                   int ldy, int N, int I, int O, int epi) {
-    constexpr int RB = MT * 16;   /* output rows (o) per block */
-    constexpr int NC = NT * 8;    /* rows of x covered */
-    constexpr int RS = RB + 4;    /* partial-sum row stride: 2t*RS + g hits 32 distinct banks */
-    constexpr int THREADS = WARPS * 32;
-    __shared__ float red[WARPS * NC * RS]; /* [WARPS][NC][RS]: partial y^T per warp, n-major */
-
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const int g = lane >> 2, t = lane & 3;
-    const int o0 = blockIdx.x * RB;
+    const int o0 = blockIdx.x * MT * 16;
     const int nch = (I + 31) >> 5;
 
     const __half *wrow[MT][2]; /* W rows o0 + mt*16 + g (+8), NULL past O */
-#pragma unroll
-    for (int mt = 0; mt < MT; mt++)
-#pragma unroll
-        for (int h = 0; h < 2; h++) {
-            const int o = o0 + mt * 16 + h * 8 + g;
-            wrow[mt][h] = o < O ? W + (size_t)o * ldw : nullptr;
-        }
-    const __half *xrow[NT]; /* x rows nt*8 + g, NULL past N */
-#pragma unroll
-    for (int nt = 0; nt < NT; nt++) {
-        const int n = nt * 8 + g;
-        xrow[nt] = n < N ? x + (size_t)n * ldx : nullptr;
-    }
+    const __half *xrow[NT];    /* x rows nt*8 + g, NULL past N */
+    skinny_rows<MT, NT>(W, ldw, O, o0, x, ldx, N, g, wrow, xrow);
 
     float acc[MT][NT][4];
     zero_frags(acc);
 
-    for (int c0 = warp; c0 < nch; c0 += WARPS * U) {
-        uint4 wv[U][MT][2];
-#pragma unroll
-        for (int u = 0; u < U; u++) {
-            const int k = (c0 + u * WARPS) * 32 + t * 8; /* >= I for a chunk past the end: zeros */
+    using WV = uint4[MT][2]; /* one chunk: the lane's 8 halves of W rows g (wv[mt][0]) and g+8 ([1]) */
+    skinny_mainloop<U, WARPS, WV>(
+        warp, nch,
+        [&](WV &wv, int c) {
+            const int k = c * 32 + t * 8; /* >= I for a chunk past the end: zeros */
 #pragma unroll
             for (int mt = 0; mt < MT; mt++)
 #pragma unroll
-                for (int h = 0; h < 2; h++) wv[u][mt][h] = load8<VEC, true>(wrow[mt][h], k, I);
-        }
-#pragma unroll
-        for (int u = 0; u < U; u++) {
-            const int k = (c0 + u * WARPS) * 32 + t * 8;
+                for (int h = 0; h < 2; h++) wv[mt][h] = load8<VEC, true>(wrow[mt][h], k, I);
+        },
+        [&](const WV &wv, int c) {
+            const int k = c * 32 + t * 8;
             uint4 xv[NT];
 #pragma unroll
             for (int nt = 0; nt < NT; nt++) xv[nt] = load8<VEC, false>(xrow[nt], k, I);
 #pragma unroll
-            for (int mt = 0; mt < MT; mt++)
+            for (int mt = 0; mt < MT; mt++) {
+                uint32_t a_lo[4], a_hi[4]; /* halves 0-3, 4-7 */
+                rows_to_a_frags(wv[mt][0], wv[mt][1], a_lo, a_hi);
 #pragma unroll
                 for (int nt = 0; nt < NT; nt++) {
-                    const uint4 &w0 = wv[u][mt][0], &w1 = wv[u][mt][1];
-                    const uint32_t a_lo[4] = {w0.x, w1.x, w0.y, w1.y}; /* halves 0-3 */
-                    const uint32_t a_hi[4] = {w0.z, w1.z, w0.w, w1.w}; /* halves 4-7 */
                     mma16816(acc[mt][nt], a_lo, xv[nt].x, xv[nt].y);
                     mma16816(acc[mt][nt], a_hi, xv[nt].z, xv[nt].w);
                 }
-        }
-    }
+            }
+        });
 
-    /* partial sums to shared: red[warp][n][r], r = output row in the block, n = row of x */
-    float *mine = red + warp * NC * RS;
-#pragma unroll
-    for (int mt = 0; mt < MT; mt++)
-#pragma unroll
-        for (int nt = 0; nt < NT; nt++) {
-            const int r = mt * 16 + g, n = nt * 8 + 2 * t;
-            mine[n * RS + r] = acc[mt][nt][0];
-            mine[(n + 1) * RS + r] = acc[mt][nt][1];
-            mine[n * RS + r + 8] = acc[mt][nt][2];
-            mine[(n + 1) * RS + r + 8] = acc[mt][nt][3];
-        }
-    __syncthreads();
-    for (int e = tid; e < RB * NC; e += THREADS) {
-        const int r = e % RB, n = e / RB;
-        const int o = o0 + r;
-        if (n >= N || o >= O) continue;
-        float s = 0.0f;
-#pragma unroll
-        for (int w = 0; w < WARPS; w++) s += red[w * NC * RS + n * RS + r];
+    skinny_reduce<MT, NT, WARPS>(acc, tid, o0, N, O, [&](int n, int o, float s) {
         if (bias) s += __ldg(bias + o);
         epi_store1(y, (size_t)n * ldy + o, s, epi);
-    }
+    });
 }
 
 template <int MT, int WARPS, int NT, int U>

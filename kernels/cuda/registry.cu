@@ -12,6 +12,7 @@ typedef struct {
 static const family families[] = {
     {uzwk_ops_mel, &uzwk_n_ops_mel},   {uzwk_ops_elem, &uzwk_n_ops_elem},     {uzwk_ops_gemm, &uzwk_n_ops_gemm},
     {uzwk_ops_attn, &uzwk_n_ops_attn}, {uzwk_ops_select, &uzwk_n_ops_select},
+    {uzwk_ops_qgemm, &uzwk_n_ops_qgemm},
 };
 #define N_FAMILIES (int)(sizeof families / sizeof families[0])
 /* Entry i in family order. */

@@ -1,12 +1,22 @@
 /* gpu label: the CUDA forward pass (engine/gpu) against the CPU reference forward pass on the same
- * weights: the random-weight fixture model (tests/fixtures/tiny-random, every golden clip) and, when
- * models/default.uzw is present, the real base model on the clips in ../shared/data.
+ * weights: the random-weight fixture model (tests/fixtures/tiny-random, every golden clip), the
+ * same model quantised to INT8 (both schemes, weights/quantize.h: the GPU's INT8 kernels against
+ * the CPU's INT8 products on the same int8 file) and, when models/default.uzw is present, the real
+ * base model on the clips in ../shared/data.
  *
  * Tolerances (fp16 weights and activations against the f32 reference; docs/kernels.md):
  *   encoder output  ||gpu - cpu|| / ||cpu|| <= 1e-2
  *   prompt logits   ||gpu - cpu|| / ||cpu|| <= 1e-2
  *   greedy and beam-search tokens: identical (a difference is reported with the position and the
  *   two logit margins, so a genuine near-tie can be told from a bug).
+ * The INT8 files use the same bounds: the weights are the same int8 values and scales on both
+ * sides (exact in fp16), so what differs is what differs for float models (fp16 activations,
+ * summation order), plus for W8A8 the activation rows quantised from fp16 values on the GPU and
+ * from f32 values on the CPU: a value within fp16 rounding of a rounding boundary of x * 127 / amax
+ * lands one int8 step apart (well under 1% of the values, each off by amax / 127), about 2e-3 of
+ * relative error per product, inside 1e-2. Greedy tokens (with and without timestamps) are
+ * expected identical; beam search is left to the float test (its ranking of near-equal hypotheses
+ * is the first thing such a perturbation flips).
  * Skips with the reason where there is no GPU or no CUDA build. */
 #include <criterion/criterion.h>
 #include <jansson.h>
@@ -21,6 +31,7 @@
 #include "decode/search.h"
 #include "import.h"
 #include "mel/mel.h"
+#include "quantize.h"
 #include "testutil.h"
 #ifdef UZW_HAVE_CUDA
 #include "cuda_api.h"
@@ -116,27 +127,40 @@ static void same_search(const char *what, const uzw_model *m, uzw_context *cpu, 
     printf("%s: %d tokens, identical: %s, sum logprob cpu %.4f gpu %.4f\n", what, ra.n_tokens,
            ra.n_tokens == rb.n_tokens && first < 0 ? "yes" : "no", ra.sum_logprob, rb.sum_logprob);
 }
-#endif
 
-Test(gpu_forward, tiny_fixture_matches_cpu) {
-#ifndef UZW_HAVE_CUDA
-    cr_skip_test("built without CUDA (UZW_CUDA=OFF)");
-#else
-    need_gpu();
-    char dir[64], path[128];
-    if (tiny_model(dir, sizeof dir, path, sizeof path) != 0) cr_skip_test("fixture tests/fixtures/tiny-random absent");
+/* The model at path on the CPU and on the GPU over every golden clip: encoder output, prompt
+ * logits, then greedy (and with beams, beam 5) search with and without timestamps. */
+static void compare_on_golden(const char *path, int with_beam, int quant) {
     json_error_t je;
     json_t *golden = json_load_file(tu_src("tests/fixtures/golden/golden.json"), 0, &je);
     cr_assert(golden, "golden.json: %s", je.text);
     uzw_model *m = NULL;
     uzw_context *cpu = NULL, *gpu = NULL;
     open_pair(path, &m, &cpu, &gpu);
+    cr_assert_eq(m->quant, quant, "%s: quant %d, expected %d", path, m->quant, quant);
+    if (quant != UZW_QUANT_NONE) {
+        /* the INT8 matrices stay INT8 on the device; W8A8 only where the CPU takes it too */
+        const uzw_gpu_model *g = gpu->gmodel;
+        int a8 = quant == UZW_QUANT_W8A8;
+        cr_expect(g->tok_emb.q && !g->tok_emb.h, "tok_emb is not int8 on the device");
+        cr_expect(g->enc[0].qkv_w.q && g->enc[0].fc2_w.q && g->dec[0].xkv_w.q && g->dec[0].fc1_w.q,
+                  "a matrix was widened to fp16");
+        cr_expect_eq(g->enc[0].fc1_w.a8, a8);
+        cr_expect_eq(g->enc[0].qkv_w.a8, a8);
+        cr_expect_eq(g->dec[0].xkv_w.a8, a8);
+        cr_expect_eq(g->dec[0].qkv_w.a8, 0);
+        cr_expect_eq(g->dec[0].fc2_w.a8, 0);
+        cr_expect_eq(g->tok_emb.a8, 0);
+        cr_expect_eq(g->any_a8, a8);
+        cr_expect_eq(gpu->gstate->xq != NULL, a8);
+    }
     cr_assert_eq(uzw_ctx_reserve_sequences(cpu, 5), UZW_OK);
     cr_assert_eq(uzw_ctx_reserve_sequences(gpu, 5), UZW_OK, "%s", uzw_last_error(gpu));
     size_t A = (size_t)m->dims.n_audio_ctx, D = (size_t)m->dims.n_audio_state, V = (size_t)m->dims.n_vocab;
     uzwk_f16 *enc16 = malloc(A * D * sizeof(uzwk_f16));
     float *enc = malloc(A * D * sizeof(float));
     cr_assert(enc16 && enc);
+    const char *tag = quant == UZW_QUANT_W8A16 ? " w8a16" : quant == UZW_QUANT_W8A8 ? " w8a8" : "";
     const char *name;
     json_t *clip;
     json_object_foreach(json_object_get(golden, "clips"), name, clip) {
@@ -146,8 +170,8 @@ Test(gpu_forward, tiny_fixture_matches_cpu) {
         cr_assert_eq(uzwk_d2h(gpu->kctx, enc16, gpu->gstate->enc_out, A * D * sizeof(uzwk_f16)), 0);
         for (size_t i = 0; i < A * D; i++) enc[i] = uzwk_f16_to_f32_host(enc16[i]);
         double e = rel_l2(enc, cpu->st.enc_out, A * D);
-        printf("[%s] encoder output: relative error %.3g\n", name, e);
-        cr_expect_leq(e, 1e-2, "[%s] encoder output: relative error %g", name, e);
+        printf("[%s]%s encoder output: relative error %.3g\n", name, tag, e);
+        cr_expect_leq(e, 1e-2, "[%s]%s encoder output: relative error %g", name, tag, e);
         /* prompt logits */
         int32_t prompt[64];
         int np;
@@ -157,12 +181,12 @@ Test(gpu_forward, tiny_fixture_matches_cpu) {
         cr_assert_eq(uzw_decoder_begin(m, &gpu->st), 0);
         cr_assert_eq(uzw_decoder_step(m, &gpu->st, prompt, np), 0, "%s", gpu->st.gpu_err);
         e = rel_l2(gpu->st.logits, cpu->st.logits, V);
-        printf("[%s] prompt logits: relative error %.3g\n", name, e);
-        cr_expect_leq(e, 1e-2, "[%s] prompt logits: relative error %g", name, e);
-        /* greedy and beam search over the same window, with and without timestamps */
+        printf("[%s]%s prompt logits: relative error %.3g\n", name, tag, e);
+        cr_expect_leq(e, 1e-2, "[%s]%s prompt logits: relative error %g", name, tag, e);
+        /* greedy (and beam) search over the same window, with and without timestamps */
         int max_tokens = (int)json_integer_value(json_object_get(clip, "max_tokens"));
         for (int ts = 0; ts <= 1; ts++)
-            for (int beam = 1; beam <= 5; beam += 4) {
+            for (int beam = 1; beam <= (with_beam ? 5 : 1); beam += 4) {
                 uzw_search_opts so = {.filters = {.suppress_blank = 1, .timestamps = ts, .max_initial_timestamp_index = 50},
                                       .max_sample = max_tokens, .temperature = 0, .beam_size = beam, .patience = 1,
                                       .length_penalty = 1};
@@ -170,7 +194,8 @@ Test(gpu_forward, tiny_fixture_matches_cpu) {
                 int n2 = 3;
                 if (!ts) p2[n2++] = m->sp.no_timestamps;
                 char what[128];
-                snprintf(what, sizeof what, "[%s] %s%s", name, beam == 1 ? "greedy" : "beam 5", ts ? " + timestamps" : "");
+                snprintf(what, sizeof what, "[%s]%s %s%s", name, tag, beam == 1 ? "greedy" : "beam 5",
+                         ts ? " + timestamps" : "");
                 same_search(what, m, cpu, gpu, p2, n2, &so);
             }
     }
@@ -180,6 +205,41 @@ Test(gpu_forward, tiny_fixture_matches_cpu) {
     uzw_context_free(gpu);
     uzw_model_free(m);
     json_decref(golden);
+}
+#endif
+
+Test(gpu_forward, tiny_fixture_matches_cpu) {
+#ifndef UZW_HAVE_CUDA
+    cr_skip_test("built without CUDA (UZW_CUDA=OFF)");
+#else
+    need_gpu();
+    char dir[64], path[128];
+    if (tiny_model(dir, sizeof dir, path, sizeof path) != 0) cr_skip_test("fixture tests/fixtures/tiny-random absent");
+    compare_on_golden(path, 1, UZW_QUANT_NONE);
+    unlink(path);
+    rmdir(dir);
+#endif
+}
+
+/* The fixture quantised with each scheme: the GPU's INT8 path (int8 weights on the device, the
+ * W8A16 / W8A8 kernels, the INT8 embedding) against the CPU's INT8 path on the same file. */
+Test(gpu_forward, tiny_fixture_int8_matches_cpu) {
+#ifndef UZW_HAVE_CUDA
+    cr_skip_test("built without CUDA (UZW_CUDA=OFF)");
+#else
+    need_gpu();
+    char dir[64], path[128];
+    if (tiny_model(dir, sizeof dir, path, sizeof path) != 0) cr_skip_test("fixture tests/fixtures/tiny-random absent");
+    for (int scheme = UZW_QUANT_W8A16; scheme <= UZW_QUANT_W8A8; scheme++) {
+        char qpath[160], err[512];
+        snprintf(qpath, sizeof qpath, "%s/tiny-%s.uzw", dir, scheme == UZW_QUANT_W8A8 ? "w8a8" : "w8a16");
+        uzw_quant_opts o = {scheme, NULL};
+        uzw_quant_report r;
+        cr_assert_eq(uzw_quantize_file(path, qpath, &o, &r, err, sizeof err), 0, "%s", err);
+        cr_assert_gt(r.n_quantised, 0);
+        compare_on_golden(qpath, 0, scheme);
+        unlink(qpath);
+    }
     unlink(path);
     rmdir(dir);
 #endif
