@@ -60,7 +60,8 @@ void decode_options_help(FILE *f) {
             "      --no-code-switch    one language per window, picked from --languages\n"
             "      --uz-script S       script of Uzbek text: latin (default), cyrillic or as-decoded\n"
             "device:\n"
-            "      --device DEV        cpu (default), cuda or cuda:N: run the model on that GPU (fp16)\n");
+            "      --device DEV        cpu (default), cuda or cuda:N: run the model on that GPU (fp16, or the INT8 kernels\n"
+            "                          for a quantised model)\n");
 }
 
 static int num(const char *s, double lo, double hi, double *out) {
