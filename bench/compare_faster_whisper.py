@@ -4,9 +4,10 @@ weights, the same 16 kHz samples and the same thread count, measured in one run 
 interleaved, best of N. Reports per-phase milliseconds and the ratio ours / faster-whisper.
 
   python3 bench/compare_faster_whisper.py AUDIO [--threads 2] [--reps 3]
-          [--model models/default.uzw] [--compute-type float32|int8]
+          [--model models/default.uzw [--model q8.uzw ...]] [--compute-type float32|int8]
 
---model picks our weight file (e.g. one made by `uzwhisper quantize`), --compute-type faster-whisper's
+--model picks our weight file (e.g. one made by `uzwhisper quantize`; repeat it to time several in the same
+run, interleaved), --compute-type faster-whisper's
 (int8 quantises the same CTranslate2 weights at load: per-row INT8 weights, INT8 activations).
 
 Needs models/default.uzw and models/faster-whisper-base (tools/setup-default-model.sh) and
@@ -72,28 +73,44 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--language", default="en")
-    ap.add_argument("--model", default=os.path.join(ROOT, "models", "default.uzw"))
+    ap.add_argument("--model", action="append", help="our weight file; repeat to time several in the same run "
+                    "(default models/default.uzw)")
     ap.add_argument("--compute-type", default="float32", choices=["float32", "int8", "int8_float32"])
     a = ap.parse_args()
+    models = a.model or [os.path.join(ROOT, "models", "default.uzw")]
     from faster_whisper import WhisperModel
-    model = WhisperModel(os.path.join(ROOT, "models", "faster-whisper-base"), device="cpu",
-                         compute_type=a.compute_type, cpu_threads=a.threads)
+    fw = WhisperModel(os.path.join(ROOT, "models", "faster-whisper-base"), device="cpu",
+                      compute_type=a.compute_type, cpu_threads=a.threads)
     pcm, _ = refaudio.load_16k(a.audio)
-    best_o, best_t = {}, {}
-    for _ in range(a.reps):
-        o, t = ours(a.audio, a.threads, a.language, a.model), theirs(model, pcm, a.language)
-        for k in ("encoder", "decoder_per_token", "end_to_end"):
-            best_o[k] = min(best_o.get(k, 1e30), o[k])
-            best_t[k] = min(best_t.get(k, 1e30), t[k])
-    print(f"audio {a.audio} ({len(pcm) / 16000:.1f} s), threads {a.threads}, best of {a.reps}, Whisper base; ours "
-          f"{os.path.basename(a.model)}, faster-whisper compute_type={a.compute_type}")
-    print(f"{'phase':<20}{'uzwhisper ms':>14}{'faster-whisper ms':>20}{'ratio':>8}")
-    for k in ("encoder", "decoder_per_token", "end_to_end"):
-        print(f"{k:<20}{best_o[k]:>14.1f}{best_t[k]:>20.1f}{best_o[k] / best_t[k]:>8.2f}")
-    print("same text:", o["text"] == t["text"])
-    if o["text"] != t["text"]:
-        print("ours:  ", o["text"])
-        print("theirs:", t["text"])
+    phases = ("encoder", "decoder_per_token", "end_to_end")
+    best = {m: {} for m in models + ["fw"]}
+    texts = {}
+    for _ in range(a.reps):  # interleaved: every system once per round
+        for m in models:
+            o = ours(a.audio, a.threads, a.language, m)
+            texts[m] = o["text"]
+            for k in phases:
+                best[m][k] = min(best[m].get(k, 1e30), o[k])
+        t = theirs(fw, pcm, a.language)
+        texts["fw"] = t["text"]
+        for k in phases:
+            best["fw"][k] = min(best["fw"].get(k, 1e30), t[k])
+    names = [os.path.basename(m) for m in models]
+    print(f"audio {a.audio} ({len(pcm) / 16000:.1f} s), threads {a.threads}, best of {a.reps}, Whisper base; "
+          f"faster-whisper compute_type={a.compute_type}; ms")
+    head = "| phase | " + " | ".join(f"uzwhisper {n}" for n in names) + f" | faster-whisper {a.compute_type} | "
+    head += " | ".join(f"{n} / faster-whisper" for n in names)
+    if len(models) > 1:
+        head += " | " + " | ".join(f"{names[0]} / {n}" for n in names[1:])
+    print(head + " |")
+    print("|---" * (1 + 2 * len(models) + 1 + max(0, len(models) - 1)) + "|")
+    for k in phases:
+        row = [f"{best[m][k]:.1f}" for m in models] + [f"{best['fw'][k]:.1f}"]
+        row += [f"{best[m][k] / best['fw'][k]:.2f}" for m in models]
+        row += [f"{best[models[0]][k] / best[m][k]:.2f}" for m in models[1:]]
+        print(f"| {k} | " + " | ".join(row) + " |")
+    for m, n in zip(models, names):
+        print(f"same text as faster-whisper ({n}):", texts[m] == texts["fw"])
 
 
 if __name__ == "__main__":
