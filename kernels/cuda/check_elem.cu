@@ -764,25 +764,32 @@ int bench_bias_gelu(uzwk_ctx *c, int shape, int variant, int reps, uzwk_bench_re
     });
 }
 
+/* The token and position ids of the embed benchmarks, on the device in a.p[0] and a.p[1]. 0 or -1. */
+static int bench_embed_ids(uzwk_ctx *c, mem *m, const embed_shape &sh, bench_arg *a) {
+    int32_t *ids = (int32_t *)hmalloc(m, 2 * (size_t)sh.n * sizeof(int32_t)); /* [2, n] tokens, positions */
+    if (!ids) return -1;
+    for (int i = 0; i < sh.n; i++) {
+        ids[i] = (int32_t)(((uint64_t)i * 7919u) % (uint64_t)sh.V);
+        ids[sh.n + i] = i % sh.T;
+    }
+    a->p[0] = dmalloc(m, (size_t)sh.n * sizeof(int32_t));
+    a->p[1] = dmalloc(m, (size_t)sh.n * sizeof(int32_t));
+    if (!a->p[0] || !a->p[1]) return -1;
+    return uzwk_h2d(c, a->p[0], ids, (size_t)sh.n * sizeof(int32_t)) ||
+                   uzwk_h2d(c, a->p[1], ids + sh.n, (size_t)sh.n * sizeof(int32_t))
+               ? -1
+               : 0;
+}
+
 int bench_embed(uzwk_ctx *c, int shape, int variant, int reps, uzwk_bench_result *r) {
     return framed(c, r, "embed bench", shape, COUNT(embed_shapes), variant, 1, [&](mem *m) {
         const embed_shape sh = embed_shapes[shape];
         bench_arg a = bench_args(B_EMBED, 0, sh.n, sh.D, 0);
-        int32_t *ids = (int32_t *)hmalloc(m, 2 * (size_t)sh.n * sizeof(int32_t)); /* [2, n] tokens, positions */
-        if (!ids) return -1;
-        for (int i = 0; i < sh.n; i++) {
-            ids[i] = (int32_t)(((uint64_t)i * 7919u) % (uint64_t)sh.V);
-            ids[sh.n + i] = i % sh.T;
-        }
-        a.p[0] = dmalloc(m, (size_t)sh.n * sizeof(int32_t));
-        a.p[1] = dmalloc(m, (size_t)sh.n * sizeof(int32_t));
+        if (bench_embed_ids(c, m, sh, &a)) return -1;
         a.p[2] = bench_f16(m, (size_t)sh.V * sh.D, 1, 1.0f);
         a.p[3] = bench_f16(m, (size_t)sh.T * sh.D, 2, 1.0f);
         a.p[4] = dmalloc(m, (size_t)sh.n * sh.D * sizeof(float));
-        if (!a.p[0] || !a.p[1] || !a.p[2] || !a.p[3] || !a.p[4]) return -1;
-        if (uzwk_h2d(c, a.p[0], ids, (size_t)sh.n * sizeof(int32_t)) ||
-            uzwk_h2d(c, a.p[1], ids + sh.n, (size_t)sh.n * sizeof(int32_t)))
-            return -1;
+        if (!a.p[2] || !a.p[3] || !a.p[4]) return -1;
         const double nD = (double)sh.n * sh.D;
         return bench_finish(c, &a, reps, nD * (2 + 2 + 4) + sh.n * 8.0, nD, r);
     });
@@ -792,23 +799,13 @@ int bench_embed_i8(uzwk_ctx *c, int shape, int variant, int reps, uzwk_bench_res
     return framed(c, r, "embed_i8 bench", shape, COUNT(embed_shapes), variant, 1, [&](mem *m) {
         const embed_shape sh = embed_shapes[shape];
         bench_arg a = bench_args(B_EMBED_I8, 0, sh.n, sh.D, 0);
-        int32_t *ids = (int32_t *)hmalloc(m, 2 * (size_t)sh.n * sizeof(int32_t)); /* [2, n] tokens, positions */
-        if (!ids) return -1;
-        for (int i = 0; i < sh.n; i++) {
-            ids[i] = (int32_t)(((uint64_t)i * 7919u) % (uint64_t)sh.V);
-            ids[sh.n + i] = i % sh.T;
-        }
-        a.p[0] = dmalloc(m, (size_t)sh.n * sizeof(int32_t));
-        a.p[1] = dmalloc(m, (size_t)sh.n * sizeof(int32_t));
+        if (bench_embed_ids(c, m, sh, &a)) return -1;
         a.p[2] = dmalloc(m, (size_t)sh.V * sh.D);
         a.p[3] = bench_f32(m, (size_t)sh.V, 3, 0.005f, 0.01f);
         a.p[4] = bench_f16(m, (size_t)sh.T * sh.D, 2, 1.0f);
         a.p[5] = dmalloc(m, (size_t)sh.n * sh.D * sizeof(float));
-        if (!a.p[0] || !a.p[1] || !a.p[2] || !a.p[3] || !a.p[4] || !a.p[5]) return -1;
-        if (uzwk_fill_uniform_i8(c, (int8_t *)a.p[2], (size_t)sh.V * sh.D, 1) ||
-            uzwk_h2d(c, a.p[0], ids, (size_t)sh.n * sizeof(int32_t)) ||
-            uzwk_h2d(c, a.p[1], ids + sh.n, (size_t)sh.n * sizeof(int32_t)))
-            return -1;
+        if (!a.p[2] || !a.p[3] || !a.p[4] || !a.p[5]) return -1;
+        if (uzwk_fill_uniform_i8(c, (int8_t *)a.p[2], (size_t)sh.V * sh.D, 1)) return -1;
         const double nD = (double)sh.n * sh.D;
         // int8 row, f16 position, f32 out per element; ids and one scale per row
         return bench_finish(c, &a, reps, nD * (1 + 2 + 4) + sh.n * 12.0, 2 * nD, r);
