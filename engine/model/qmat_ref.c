@@ -50,7 +50,7 @@ int uzw_qmat_validate(const int8_t *q, const float *scale, int O, int I, const c
 }
 
 void uzw_qmat_pack(const int8_t *q, int O, int I, int8_t *pack, int32_t *qsum) {
-    int K4 = (I + 3) / 4, OB = (O + UZW_QPANEL - 1) / UZW_QPANEL;
+    int K4 = (I + 3) / 4;
     memset(pack, 0, uzw_qpack_bytes(O, I));
     for (int o = 0; o < O; o++) {
         const int8_t *qr = q + (size_t)o * I;
@@ -62,7 +62,6 @@ void uzw_qmat_pack(const int8_t *q, int O, int I, int8_t *pack, int32_t *qsum) {
         }
         qsum[o] = s;
     }
-    (void)OB;
 }
 
 void uzw_matmul_w8a16_ref(const float *x, const int8_t *q, const float *scale, const float *b, float *y, int N, int I,
