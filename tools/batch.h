@@ -16,6 +16,7 @@ typedef struct {
     char *stem;     /* output name relative to --output-dir, without extension: "sub/name" */
     char *id;       /* manifest "id", or NULL                                              */
     char *language; /* manifest "language", or NULL (the command line's applies)           */
+    char *adapter;  /* manifest "adapter" (a --adapter NAME=DIR name), or NULL            */
 } batch_item;
 
 typedef struct {
@@ -33,7 +34,7 @@ int batch_is_audio_name(const char *name);
 int batch_add_path(batch_list *l, const char *arg, int keep_ext, char *err, size_t err_size);
 /* A JSONL manifest: one object a line with "audio" (relative to the manifest's folder, or
  * absolute) and optional "id" (the output name; may hold '/' for sub-folders, no "..") and
- * "language". Blank lines are ignored; any other bad line is an error naming the line. */
+ * "language" and "adapter" (the name of a --adapter NAME=DIR). Blank lines are ignored; any other bad line is an error naming the line. */
 int batch_add_manifest(batch_list *l, const char *manifest, int keep_ext, char *err, size_t err_size);
 /* Two inputs with the same output name: -1 with both paths in err. */
 int batch_check_names(const batch_list *l, char *err, size_t err_size);
@@ -105,6 +106,7 @@ typedef struct {
     int mark_switches;         /* txt: mark code-switch points ("[ru] ")               */
     uzw_params params;         /* language/task/... for every file (manifest overrides) */
     const char *device;        /* "cpu" (or NULL/""), "cuda", "cuda:N" */
+    const struct cli_adapters_s *adapters; /* NULL: none (cli_adapters.h) */
 } batch_config;
 
 typedef struct {

@@ -48,7 +48,8 @@ static char *make_stem(const char *rel, int keep_ext) {
 static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 
 /* Append an item taking ownership of path and stem. */
-static int push(batch_list *l, char *path, char *stem, const char *id, const char *lang, char *err, size_t es) {
+static int push(batch_list *l, char *path, char *stem, const char *id, const char *lang, const char *adapter, char *err,
+                size_t es) {
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 64;
         batch_item *v = realloc(l->v, sizeof *v * cap);
@@ -61,7 +62,13 @@ static int push(batch_list *l, char *path, char *stem, const char *id, const cha
     it->stem = stem;
     it->id = dup_or_null(id);
     it->language = dup_or_null(lang);
-    if (!path || !stem || (id && !it->id) || (lang && !it->language)) { free(it->id); free(it->language); goto oom; }
+    it->adapter = dup_or_null(adapter);
+    if (!path || !stem || (id && !it->id) || (lang && !it->language) || (adapter && !it->adapter)) {
+        free(it->id);
+        free(it->language);
+        free(it->adapter);
+        goto oom;
+    }
     l->n++;
     return 0;
 oom:
@@ -113,7 +120,7 @@ static int walk(batch_list *l, const char *root, const char *rel, int depth, int
         else if (S_ISDIR(st.st_mode)) rc = walk(l, root, sub, depth + 1, keep_ext, err, es);
         else if (batch_is_audio_name(e->d_name) && (S_ISREG(st.st_mode) || (S_ISLNK(st.st_mode) && stat(full, &st) == 0 && S_ISREG(st.st_mode)))) {
             char *stem = make_stem(sub, keep_ext);
-            rc = push(l, full, stem, NULL, NULL, err, es);
+            rc = push(l, full, stem, NULL, NULL, NULL, err, es);
             full = NULL;
         }
         free(full);
@@ -136,7 +143,7 @@ int batch_add_path(batch_list *l, const char *arg, int keep_ext, char *err, size
         return 0;
     }
     /* a file, or something missing: it fails later with the engine's message, per file */
-    return push(l, strdup(arg), make_stem(base_name(arg), keep_ext), NULL, NULL, err, es);
+    return push(l, strdup(arg), make_stem(base_name(arg), keep_ext), NULL, NULL, NULL, err, es);
 }
 
 /* An id is a relative path of ordinary components: no "", ".", "..", no control characters. */
@@ -179,18 +186,22 @@ static int manifest_line(batch_list *l, const char *mdir, const char *mpath, siz
     int rc = -1;
     if (!o) { snprintf(err, es, "%s:%zu: not valid JSON: %s", mpath, lineno, je.text); return -1; }
     json_t *a = json_object_get(o, "audio"), *id = json_object_get(o, "id"), *lang = json_object_get(o, "language");
+    json_t *ad = json_object_get(o, "adapter");
     if (!json_is_object(o)) snprintf(err, es, "%s:%zu: each line must be a JSON object", mpath, lineno);
     else if (!json_is_string(a) || !*json_string_value(a)) snprintf(err, es, "%s:%zu: \"audio\" (a non-empty string) is missing", mpath, lineno);
     else if (id && !json_is_null(id) && (!json_is_string(id) || !valid_id(json_string_value(id))))
         snprintf(err, es, "%s:%zu: \"id\" must be a relative name without '..', '.', '//' or control characters", mpath, lineno);
     else if (lang && !json_is_null(lang) && (!json_is_string(lang) || !*json_string_value(lang) || json_string_length(lang) > 15))
         snprintf(err, es, "%s:%zu: \"language\" must be a language code such as \"uz\"", mpath, lineno);
+    else if (ad && !json_is_null(ad) && (!json_is_string(ad) || !*json_string_value(ad) || json_string_length(ad) > 63))
+        snprintf(err, es, "%s:%zu: \"adapter\" must be the name of a --adapter NAME=DIR", mpath, lineno);
     else {
         const char *audio = json_string_value(a);
         const char *ids = json_is_string(id) ? json_string_value(id) : NULL;
         char *path = audio[0] == '/' ? strdup(audio) : join(mdir, audio);
         char *stem = ids ? strdup(ids) : manifest_stem(audio, keep_ext);
-        rc = push(l, path, stem, ids, json_is_string(lang) ? json_string_value(lang) : NULL, err, es);
+        rc = push(l, path, stem, ids, json_is_string(lang) ? json_string_value(lang) : NULL,
+                  json_is_string(ad) ? json_string_value(ad) : NULL, err, es);
     }
     json_decref(o);
     return rc;
@@ -253,6 +264,7 @@ void batch_list_free(batch_list *l) {
         free(l->v[i].stem);
         free(l->v[i].id);
         free(l->v[i].language);
+        free(l->v[i].adapter);
     }
     free(l->v);
     memset(l, 0, sizeof *l);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "batch_pool.h"
+#include "cli_adapters.h"
 #include "cli.h"
 
 static const char *status_name(uzw_status st) {
@@ -75,6 +76,13 @@ static void transcribe_one(batch_pool *P, uzw_context *ctx, size_t i, item_resul
     uzw_params p = P->params;
     if (it->language) p.language = it->language;
     memset(res, 0, sizeof *res);
+    const uzw_adapter *ads[2 * CLI_MAX_ADAPTERS];
+    if (cfg->adapters && cli_adapters_for(cfg->adapters, it->adapter, ads, &p.n_adapters, res->msg, sizeof res->msg) != 0) {
+        res->st = UZW_ERR_INVALID_ARG; /* checked before the run; kept for library users of batch_run */
+        res->status = status_name(res->st);
+        return;
+    }
+    p.adapters = ads;
     res->st = uzw_transcribe_file(ctx, it->path, &p);
     if (res->st != UZW_OK) {
         const char *e = uzw_last_error(ctx);

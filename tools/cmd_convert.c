@@ -9,11 +9,13 @@
 
 static void help(FILE *f) {
     fprintf(f,
-            "usage: uzwhisper convert [--from hf|ct2|ggml|auto] [--dtype f32|f16|bf16] SRC OUT.uzw\n"
+            "usage: uzwhisper convert [--from hf|ct2|ggml|auto] [--dtype f32|f16|bf16] [--adapter DIR]... SRC OUT.uzw\n"
             "  SRC is a HuggingFace Whisper directory (config.json + model.safetensors or a sharded index,\n"
             "  tokenizer files), a CTranslate2/faster-whisper directory (model.bin, config.json,\n"
             "  vocabulary.json/.txt) or a whisper.cpp ggml .bin file. Default dtype: f32 (used in place by\n"
-            "  the CPU engine); f16 halves the file and is widened to f32 at load.\n");
+            "  the CPU engine); f16 halves the file and is widened to f32 at load.\n"
+            "  --adapter DIR merges a PEFT LoRA adapter (adapter_config.json + adapter_model.safetensors)\n"
+            "  into the weights before they are written; repeat to stack (docs/adapters.md).\n");
 }
 
 static int is_file(const char *dir, const char *name) {
@@ -42,10 +44,12 @@ static const char *detect_format(const char *src) {
 
 int cmd_convert(int argc, char **argv) {
     static const struct option opts[] = {{"from", required_argument, 0, 'f'}, {"dtype", required_argument, 0, 'd'},
+                                         {"adapter", required_argument, 0, 'a'},
                                          {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *from = "auto";
     uzw_dtype dtype = UZW_DT_F32;
-    int c;
+    const char *adapters[16];
+    int n_adapters = 0, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -55,6 +59,10 @@ int cmd_convert(int argc, char **argv) {
                 cli_error("--dtype must be f32, f16 or bf16, not '%s' (int8 comes with `uzwhisper quantize`)", optarg);
                 return UZW_EXIT_USAGE;
             }
+            break;
+        case 'a':
+            if (n_adapters == 16) { cli_error("at most 16 --adapter options"); return UZW_EXIT_USAGE; }
+            adapters[n_adapters++] = optarg;
             break;
         case 'h': help(stdout); return UZW_EXIT_OK;
         default: help(stderr); return UZW_EXIT_USAGE;
@@ -81,6 +89,15 @@ int cmd_convert(int argc, char **argv) {
         cli_error("cannot read %s model '%s': %s", from, src, err);
         uzw_import_free(&im);
         return UZW_EXIT_INPUT;
+    }
+    for (int i = 0; i < n_adapters; i++) {
+        int st = uzw_import_merge_adapter(&im, adapters[i], err, sizeof err);
+        if (st != 0) {
+            cli_error("cannot merge adapter: %s (%s)", err, uzw_status_string((uzw_status)st));
+            uzw_import_free(&im);
+            return st == UZW_ERR_IO ? UZW_EXIT_INPUT : UZW_EXIT_MODEL;
+        }
+        fprintf(stderr, "uzwhisper: merged adapter %s\n", adapters[i]);
     }
     rc = uzw_import_write(&im, out, dtype, err, sizeof err);
     uzw_import_free(&im);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "batch.h"
+#include "cli_adapters.h"
 #include "cli.h"
 #include "output.h"
 #include "decode_options.h"
@@ -38,12 +39,18 @@ static void help(FILE *f) {
             "      --keep-ext          name outputs after the whole file name (a.wav -> a.wav.srt)\n"
             "      --no-progress       log lines instead of the live progress line on a terminal\n"
             "      --mark-switches     txt: write [uz] / [ru] where the language changes\n"
+            "adapters (docs/adapters.md):\n"
+            "      --adapter DIR       a PEFT LoRA (merged into the weights) or AdapterHub bottleneck adapter (run\n"
+            "                          with every input); repeat to stack\n"
+            "      --adapter NAME=DIR  load an adapter unmerged under NAME (repeatable); inputs choose one with\n"
+            "                          --use-adapter NAME or a manifest line's \"adapter\": NAME\n"
+            "      --use-adapter NAME  the named adapter every input runs with (default: none)\n"
             "  -h, --help\n");
     decode_options_help(f);
 }
 
 
-enum { O_TASK = 256, O_PROMPT, O_NOCOND, O_MAXTOK, O_JSON, O_MANIFEST, O_RESUME, O_NORESUME, O_FAILURES, O_KEEPEXT, O_NOPROGRESS, O_MARK };
+enum { O_TASK = 256, O_PROMPT, O_NOCOND, O_MAXTOK, O_JSON, O_MANIFEST, O_RESUME, O_NORESUME, O_FAILURES, O_KEEPEXT, O_NOPROGRESS, O_MARK, O_ADAPTER, O_USE_ADAPTER };
 
 int cmd_transcribe(int argc, char **argv) {
     static const struct option base_opts[] = {
@@ -57,7 +64,8 @@ int cmd_transcribe(int argc, char **argv) {
         {"resume", no_argument, 0, O_RESUME}, {"no-resume", no_argument, 0, O_NORESUME},
         {"overwrite", no_argument, 0, O_NORESUME}, {"failures", required_argument, 0, O_FAILURES},
         {"keep-ext", no_argument, 0, O_KEEPEXT}, {"no-progress", no_argument, 0, O_NOPROGRESS},
-        {"mark-switches", no_argument, 0, O_MARK}};
+        {"mark-switches", no_argument, 0, O_MARK}, {"adapter", required_argument, 0, O_ADAPTER},
+        {"use-adapter", required_argument, 0, O_USE_ADAPTER}};
     struct option opts[sizeof base_opts / sizeof base_opts[0] + DECODE_OPT_COUNT + 1];
     memcpy(opts, base_opts, sizeof base_opts);
     memcpy(opts + sizeof base_opts / sizeof base_opts[0], decode_options, sizeof decode_options);
@@ -69,6 +77,8 @@ int cmd_transcribe(int argc, char **argv) {
     const char *model_arg = NULL, *format_arg = NULL, *manifests[64];
     int n_manifests = 0, keep_ext = 0, no_progress = 0, c;
     char err[4096];
+    cli_adapters ads;
+    memset(&ads, 0, sizeof ads);
     optind = 1;
     while ((c = getopt_long(argc, argv, "m:l:t:o:f:w:vh", opts, NULL)) != -1) {
         switch (c) {
@@ -100,6 +110,10 @@ int cmd_transcribe(int argc, char **argv) {
         case O_KEEPEXT: keep_ext = 1; break;
         case O_NOPROGRESS: no_progress = 1; break;
         case O_MARK: cfg.mark_switches = 1; break;
+        case O_ADAPTER:
+            if (cli_adapters_arg(&ads, optarg, err, sizeof err) != 0) { cli_error("%s", err); return UZW_EXIT_USAGE; }
+            break;
+        case O_USE_ADAPTER: ads.use = optarg; break;
         case 'h': help(stdout); return UZW_EXIT_OK;
         default: {
             int r = decode_option(c, optarg, &cfg.params, &store);
@@ -160,9 +174,25 @@ int cmd_transcribe(int argc, char **argv) {
         if (lock_fd >= 0) close(lock_fd);
         return st == UZW_ERR_NO_MEMORY ? UZW_EXIT_INTERNAL : UZW_EXIT_MODEL;
     }
+    st = cli_adapters_load(&ads, model, cfg.verbose, err, sizeof err);
+    for (size_t i = 0; st == UZW_OK && i < items.n; i++) { /* every manifest adapter name known before any work */
+        const uzw_adapter *list[2 * CLI_MAX_ADAPTERS];
+        int n;
+        if (items.v[i].adapter && cli_adapters_for(&ads, items.v[i].adapter, list, &n, err, sizeof err) != 0) st = UZW_ERR_INVALID_ARG;
+    }
+    if (st != UZW_OK) {
+        cli_error("%s (%s)", err, uzw_status_string(st));
+        cli_adapters_free(&ads);
+        uzw_model_free(model);
+        batch_list_free(&items);
+        if (lock_fd >= 0) close(lock_fd);
+        return st == UZW_ERR_INVALID_ARG ? UZW_EXIT_USAGE : st == UZW_ERR_NO_MEMORY ? UZW_EXIT_INTERNAL : UZW_EXIT_MODEL;
+    }
     batch_summary sum;
     cfg.device = store.device;
+    cfg.adapters = &ads;
     int code = batch_run(&cfg, model, &items, &sum);
+    cli_adapters_free(&ads);
     uzw_model_free(model);
     batch_list_free(&items);
     if (lock_fd >= 0) close(lock_fd);

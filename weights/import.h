@@ -45,6 +45,7 @@ typedef struct {
     char source_format[32];
     char source_sha256[65];
     char source_files[512];
+    char source_adapters[1024]; /* LoRA adapters merged in by the converter ("" none) */
 } uzw_import;
 
 void uzw_import_init(uzw_import *im);
@@ -61,6 +62,11 @@ int uzw_import_add_token(uzw_import *im, const uint8_t *bytes, uint32_t len);
  * Returns 0 or -1 with a message. */
 int uzw_import_write(uzw_import *im, const char *out_path, uzw_dtype dtype, char *err, size_t err_size);
 
+/* Merge the PEFT LoRA adapter in folder dir into the import's tensors (after a converter filled
+ * them), recorded in source.adapters. Implemented in engine/adapter/adapter_import.c. Returns a
+ * uzw_status (0 ok) with a message. */
+int uzw_import_merge_adapter(uzw_import *im, const char *dir, char *err, size_t err_size);
+
 /* Hex SHA-256 of the concatenation of the given files (OpenSSL libcrypto). 0 or -1. */
 int uzw_sha256_files(const char *const *paths, int n, char out_hex[65], char *err, size_t err_size);
 
@@ -68,6 +74,11 @@ int uzw_sha256_files(const char *const *paths, int n, char out_hex[65], char *er
 int uzw_import_hf(const char *dir, uzw_import *im, char *err, size_t err_size);
 int uzw_import_ct2(const char *dir, uzw_import *im, char *err, size_t err_size);
 int uzw_import_ggml(const char *path, uzw_import *im, char *err, size_t err_size);
+
+/* An HF Whisper parameter name -> its canonical name (out), classified. "model." is optional
+ * (WhisperModel drops it). Also used to map PEFT adapter names onto the base model. */
+enum { HF_UNKNOWN = 0, HF_CANONICAL = 1, HF_KEY_BIAS = 2, HF_PROJ_OUT = 3 };
+int uzw_hf_map_name(const char *hf, char out[UZW_MAX_NAME]);
 
 /* GPT-2 byte<->unicode mapping used by HF vocab.json / merges.txt / tokenizer.json and CT2
  * vocabulary files: decode a token string into raw bytes. Returns byte count or -1 if the

@@ -144,8 +144,6 @@ done:
 }
 
 /* ---------------------------------------------------------------- tensor names */
-enum { HF_UNKNOWN = 0, HF_CANONICAL = 1, HF_KEY_BIAS = 2, HF_PROJ_OUT = 3 };
-
 static const char *const hf_layer_map[][2] = {
     {"self_attn.q_proj", "attn.q"},        {"self_attn.k_proj", "attn.k"},
     {"self_attn.v_proj", "attn.v"},        {"self_attn.out_proj", "attn.o"},
@@ -165,8 +163,7 @@ static const char *const hf_top_map[][2] = {
     {"decoder.layer_norm.bias", "dec.ln.bias"},
 };
 
-/* HF name -> canonical name (out), classified. "model." is optional (WhisperModel drops it). */
-static int hf_map_name(const char *hf, char out[UZW_MAX_NAME]) {
+int uzw_hf_map_name(const char *hf, char out[UZW_MAX_NAME]) {
     if (strcmp(hf, "proj_out.weight") == 0) return HF_PROJ_OUT;
     const char *p = strncmp(hf, "model.", 6) == 0 ? hf + 6 : hf;
     for (size_t i = 0; i < sizeof hf_top_map / sizeof hf_top_map[0]; i++)
@@ -260,7 +257,7 @@ static int hf_read_weights(const uzw_st_set *s, uzw_import *im, char *err, size_
         for (int i = 0; i < f->h.n; i++) {
             const uzw_st_entry *e = &f->h.e[i];
             char canon[UZW_MAX_NAME];
-            switch (hf_map_name(e->name, canon)) {
+            switch (uzw_hf_map_name(e->name, canon)) {
             case HF_CANONICAL:
                 if (hf_take_tensor(im, f, e, canon, err, err_size) != 0) return -1;
                 break;

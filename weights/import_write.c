@@ -211,6 +211,7 @@ static int put_metadata(uzw_wbuild *b, const uzw_import *im, const uzw_special_i
     rc |= uzw_wbuild_str(b, UZW_K_SRC_FORMAT, im->source_format[0] ? im->source_format : "unknown");
     rc |= uzw_wbuild_str(b, UZW_K_SRC_SHA256, im->source_sha256);
     rc |= uzw_wbuild_str(b, UZW_K_SRC_FILES, im->source_files);
+    if (im->source_adapters[0]) rc |= uzw_wbuild_str(b, UZW_K_SRC_ADAPTERS, im->source_adapters);
     rc |= uzw_wbuild_str(b, UZW_K_CONVERTER, CONVERTER_NAME);
     return rc ? -1 : 0;
 }

@@ -68,6 +68,7 @@ int uzw_schema_quantisable(const char *name);
 #define UZW_K_SRC_FORMAT "source.format"       /* str: hf-safetensors, ct2, ggml */
 #define UZW_K_SRC_SHA256 "source.sha256"       /* str: hex sha256 of the source weight file(s) */
 #define UZW_K_SRC_FILES "source.files"         /* str: the source files, comma-separated */
+#define UZW_K_SRC_ADAPTERS "source.adapters"   /* str, optional: LoRA adapters merged in, "name:sha256", comma-separated */
 #define UZW_K_CONVERTER "converter"            /* str: "uzwhisper <version>" */
 #define UZW_K_QUANT_SCHEME "quant.scheme"      /* str: w8a16 / w8a8 (int8 files only) */
 #define UZW_K_QUANT_KEPT "quant.kept"          /* str: the matrices kept in f16, comma-separated */

@@ -83,6 +83,9 @@ uzw_status uzw_transcribe_speech_only(uzw_context *ctx, const float *pcm, size_t
 /* (Re)build the device activations + KV cache for st.n_seq_max sequences when the context runs
  * on a GPU (context_device.c); UZW_OK on the CPU. */
 uzw_status uzw_ctx_attach_gpu_state(uzw_context *ctx);
+/* Hand the request's unmerged adapters (p->adapters) to the forward state, after checking them
+ * against the model and the backend (adapter/adapter_use.c). */
+uzw_status uzw_ctx_use_adapters(uzw_context *ctx, const uzw_params *p);
 /* Make the decoding state hold at least n_seq sequences (beams / best-of samples). */
 uzw_status uzw_ctx_reserve_sequences(uzw_context *ctx, int n_seq);
 

@@ -287,6 +287,7 @@ static uzw_status transcribe_core(uzw_context *ctx, const float *pcm, size_t n, 
     if (st != UZW_OK) return st;
     int n_seq = p.beam_size > p.best_of ? p.beam_size : p.best_of;
     if ((st = uzw_ctx_reserve_sequences(ctx, n_seq > 1 ? n_seq : 1)) != UZW_OK) return st;
+    if ((st = uzw_ctx_use_adapters(ctx, &p)) != UZW_OK) return st;
     uzw_ops_set_threads(p.n_threads);
 
     int lang, detect;

@@ -68,6 +68,28 @@ void uzw_model_free(uzw_model *model);
 int64_t uzw_model_get_int(const uzw_model *model, const char *key);
 const char *uzw_model_get_str(const uzw_model *model, const char *key);
 
+/* ---------------------------------------------------------------- adapters (docs/adapters.md) */
+/* A trained adapter over a base model, loaded without any training step: PEFT LoRA
+ * (adapter_config.json + adapter_model.safetensors) or an AdapterHub bottleneck adapter
+ * (adapter_config.json + adapter.safetensors). Read-only once loaded; share it between threads. */
+typedef struct uzw_adapter uzw_adapter;
+
+/* Load the adapter in folder dir and check it against model: every tensor name must name a module
+ * of this model, shapes and ranks must agree with the config and the base, unsupported variants
+ * (DoRA, ...) are refused naming the option. On failure *out is NULL and err says why. */
+uzw_status uzw_adapter_load(const uzw_model *model, const char *dir, uzw_adapter **out, char *err, size_t err_size);
+void uzw_adapter_free(uzw_adapter *adapter);
+/* String keys: "kind" ("lora" or "bottleneck"), "name", "path". Integer keys: "n_params",
+ * "max_rank" (largest LoRA rank or bottleneck width), "n_modules", "mergeable" (1 for LoRA),
+ * "unmerged_ok" (0 when it replaces whole tensors only merging can). Unknown: NULL / -1. */
+const char *uzw_adapter_get_str(const uzw_adapter *adapter, const char *key);
+int64_t uzw_adapter_get_int(const uzw_adapter *adapter, const char *key);
+/* Merge a LoRA adapter into the model's weights (W += scale * B A; trained biases and
+ * modules_to_save replace the base ones). Call before any context uses the model; several
+ * adapters merged in turn stack. UZW_ERR_UNSUPPORTED for bottleneck adapters (non-linear: use
+ * them unmerged) and for int8 models (merge into the float model, then quantize). */
+uzw_status uzw_model_merge_adapter(uzw_model *model, const uzw_adapter *adapter, char *err, size_t err_size);
+
 /* ---------------------------------------------------------------- decoding parameters */
 typedef enum { UZW_TASK_TRANSCRIBE = 0, UZW_TASK_TRANSLATE = 1 } uzw_task;
 typedef enum { UZW_UZ_SCRIPT_AS_DECODED = 0, UZW_UZ_SCRIPT_LATIN = 1, UZW_UZ_SCRIPT_CYRILLIC = 2 } uzw_uz_script;
@@ -114,6 +136,9 @@ typedef struct {
                                     /* (needs >= 2 allowed languages; turns word_timestamps on)     */
     int uz_script;                  /* UZW_UZ_SCRIPT_*: script of Uzbek output text (default as     */
                                     /* decoded); Russian and other languages are never changed      */
+    const uzw_adapter *const *adapters; /* unmerged adapters this request runs with (NULL: none),  */
+    int n_adapters;                  /* in order: LoRA updates add up, bottleneck adapters stack;  */
+                                     /* each must have been loaded against this model (CPU only)   */
     uzw_log_fn log;
     void *log_user;
 } uzw_params;

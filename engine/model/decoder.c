@@ -7,6 +7,7 @@
 
 #include "model/forward.h"
 #include "model/ops.h"
+#include "adapter/adapter.h"
 
 int uzw_decoder_begin(const uzw_model *m, uzw_fwd_state *st) {
     uzw_decoder_reset(st);
@@ -17,8 +18,9 @@ int uzw_decoder_begin(const uzw_model *m, uzw_fwd_state *st) {
     int A = d->n_audio_ctx, D = d->n_text_state;
     for (int l = 0; l < d->n_text_layer; l++) {
         const uzw_layer *L = &m->dec[l];
-        uzw_matmul(&L->xk_w, st->enc_out, NULL, st->cross_k + (size_t)l * A * D, A, st->qscratch, st->qscratch_bytes);
-        uzw_matmul(&L->xv_w, st->enc_out, L->xv_b, st->cross_v + (size_t)l * A * D, A, st->qscratch, st->qscratch_bytes);
+        int g = d->n_audio_layer + l;
+        uzw_proj(st, &L->xk_w, st->enc_out, NULL, st->cross_k + (size_t)l * A * D, A, g, UZW_SITE_XK);
+        uzw_proj(st, &L->xv_w, st->enc_out, L->xv_b, st->cross_v + (size_t)l * A * D, A, g, UZW_SITE_XV);
     }
     return 0;
 }
@@ -63,10 +65,11 @@ static void decoder_layers(const uzw_model *m, uzw_fwd_state *st, int n_rows, in
     float *x = st->x;
     for (int l = 0; l < d->n_text_layer; l++) {
         const uzw_layer *L = &m->dec[l];
+        int g = d->n_audio_layer + l; /* global layer index, for adapters */
         uzw_layernorm(x, L->attn_ln_w, L->attn_ln_b, st->h, n_rows, D);
-        uzw_matmul(&L->q_w, st->h, L->q_b, st->q, n_rows, st->qscratch, st->qscratch_bytes);
-        uzw_matmul(&L->k_w, st->h, NULL, st->k, n_rows, st->qscratch, st->qscratch_bytes);
-        uzw_matmul(&L->v_w, st->h, L->v_b, st->v, n_rows, st->qscratch, st->qscratch_bytes);
+        uzw_proj(st, &L->q_w, st->h, L->q_b, st->q, n_rows, g, UZW_SITE_Q);
+        uzw_proj(st, &L->k_w, st->h, NULL, st->k, n_rows, g, UZW_SITE_K);
+        uzw_proj(st, &L->v_w, st->h, L->v_b, st->v, n_rows, g, UZW_SITE_V);
         if (seq >= 0) {
             /* consecutive tokens of one sequence: append their K/V rows, then causal attention */
             float *kc = cache_k(m, st, st->slot[seq], l), *vc = cache_v(m, st, st->slot[seq], l);
@@ -83,17 +86,17 @@ static void decoder_layers(const uzw_model *m, uzw_fwd_state *st, int n_rows, in
                               st->scores);
             }
         }
-        uzw_matmul(&L->o_w, st->att, L->o_b, st->h, n_rows, st->qscratch, st->qscratch_bytes);
-        uzw_add(x, st->h, (size_t)n_rows * D);
+        uzw_proj(st, &L->o_w, st->att, L->o_b, st->h, n_rows, g, UZW_SITE_O);
+        uzw_residual(st, x, st->h, n_rows, D, g, UZW_BN_ATTN);
         /* cross-attention over the encoder output, shared by every row */
         uzw_layernorm(x, L->xattn_ln_w, L->xattn_ln_b, st->h, n_rows, D);
-        uzw_matmul(&L->xq_w, st->h, L->xq_b, st->q, n_rows, st->qscratch, st->qscratch_bytes);
+        uzw_proj(st, &L->xq_w, st->h, L->xq_b, st->q, n_rows, g, UZW_SITE_XQ);
         if (seq >= 0 && st->xqk) capture_xqk(m, st, l, n_rows, p0);
         uzw_attention(st->q, D, st->cross_k + (size_t)l * A * D, st->cross_v + (size_t)l * A * D, D, st->att, n_rows, A, H,
                       D / H, 0, 0, st->scores);
-        uzw_matmul(&L->xo_w, st->att, L->xo_b, st->h, n_rows, st->qscratch, st->qscratch_bytes);
-        uzw_add(x, st->h, (size_t)n_rows * D);
-        uzw_mlp_residual(L, st, x, n_rows, D);
+        uzw_proj(st, &L->xo_w, st->att, L->xo_b, st->h, n_rows, g, UZW_SITE_XO);
+        uzw_residual(st, x, st->h, n_rows, D, g, UZW_BN_CROSS);
+        uzw_mlp_residual(L, g, st, x, n_rows, D);
     }
 }
 

@@ -45,6 +45,11 @@ typedef struct {
     float *xqk;
     int xqk_rows;
 
+    /* Unmerged adapters of the current request (adapter/adapter.h; NULL: none): LoRA updates on
+     * the linear layers, bottleneck adapters on the residual connections. CPU only. */
+    const struct uzw_adapter *adapters[16];
+    int n_adapters;
+
     /* The CUDA backend (engine/gpu): when set, every entry point below runs on the device and
      * only st->mel_win, st->logits, st->logits2 and st->xqk are used on the host. A failed
      * device call sets gpu_failed; every later step then fails with gpu_err. */
@@ -58,8 +63,16 @@ typedef struct {
 /* n_seq: how many sequences the cache holds (1 for greedy; beam size or best-of for search). */
 int uzw_fwd_init(uzw_fwd_state *st, const uzw_model *m, int n_seq, char *err, size_t err_size);
 void uzw_fwd_free(uzw_fwd_state *st);
-/* The MLP half of a pre-LN block, shared by encoder and decoder: x[N,D] += fc2(GELU(fc1(LN(x)))). */
-void uzw_mlp_residual(const uzw_layer *L, uzw_fwd_state *st, float *x, int N, int D);
+/* The MLP half of a pre-LN block, shared by encoder and decoder: x[N,D] += fc2(GELU(fc1(LN(x)))).
+ * layer: the global layer index (encoder 0..La-1, decoder La..) adapters are looked up by. */
+void uzw_mlp_residual(const uzw_layer *L, int layer, uzw_fwd_state *st, float *x, int N, int D);
+
+/* y[N, out] = x[N, in] W^T + b, plus the LoRA updates of st's unmerged adapters at this site
+ * (global layer: encoder 0..La-1, decoder La..; site: UZW_SITE_* of adapter/adapter.h). */
+void uzw_proj(uzw_fwd_state *st, const uzw_wmat *w, const float *x, const float *b, float *y, int N, int layer, int site);
+/* x[N, D] += s[N, D] (a sub-layer's output onto the residual stream), through st's bottleneck
+ * adapters at this place (UZW_BN_*) when there are any. */
+void uzw_residual(uzw_fwd_state *st, float *x, const float *s, int N, int D, int layer, int place);
 
 /* Encode st->mel_win [M, 2A] into st->enc_out [A, D]. 0, or -1 when the device failed. */
 int uzw_encode(const uzw_model *m, uzw_fwd_state *st);

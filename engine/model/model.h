@@ -61,6 +61,10 @@ struct uzw_model {
 
     float *arena;                   /* widened copies of f16/bf16 tensors (one allocation) */
     size_t arena_floats;
+    float *merged[16];              /* weights rewritten by merged adapters (one allocation each) */
+    size_t merged_floats[16];
+    int n_merged;
+    char adapters_merged[256];      /* their names, comma-separated */
     void *qarena;                   /* W8A8 panels and row sums of int8 matrices (one allocation) */
     size_t qarena_bytes;
     int quant;                      /* 0: float; UZW_QUANT_W8A16 or UZW_QUANT_W8A8 */
@@ -80,6 +84,10 @@ struct uzw_model {
 
     char type[32], dtype[16], source_format[32], source_sha256[65];
 };
+
+/* The binding of canonical tensor `name` (schema.h): *vec for a vector/conv/table slot or *mat for a
+ * weight matrix (the other NULL). 0, or -1 for a name this model does not have. */
+int uzw_model_slot(uzw_model *m, const char *name, const float ***vec, uzw_wmat **mat);
 
 /* Language code -> index in the model's table, or -1. Accepts OAI names ("uzbek", "russian"). */
 int uzw_model_language_index(const uzw_model *m, const char *code);

@@ -387,6 +387,7 @@ void uzw_model_free(uzw_model *m) {
     free(m->suppress); free(m->suppress_begin); free(m->align_heads);
     free(m->mel_filters); free(m->arena); free(m->qarena);
     free(m->enc); free(m->dec);
+    for (int i = 0; i < m->n_merged; i++) free(m->merged[i]);
     uzw_wfile_close(&m->wf);
     free(m);
 }
