@@ -2,8 +2,14 @@
  * adapter_run.c - unmerged adapters in the CPU forward pass: the request's LoRA updates on each
  * linear layer and its bottleneck adapters on each residual connection.
  *
+ * A LoRA on a float weight over many rows (the encoder, cross-attention K/V: N (in + out) > in out)
+ * is cheaper merged for the call: W' = W + s B A, then one product; over few rows (decoder steps)
+ * or an int8 weight it runs beside the product: y += s (x A^T) B^T.
+ *
  * Scratch, all inside the forward state (nothing allocated per step):
- *   LoRA        x A^T [N, r] in st->scores (free outside attention; r <= A is checked at load)
+ *   LoRA        W' [out, in] in st->cols (the conv front-end's im2col, free inside the blocks:
+ *               3 max(M, D) 2A >= 4 D^2 for every Whisper size), x A^T [N, r] in st->scores (free
+ *               outside attention; r <= A is checked before a request runs)
  *   bottleneck  h, res, tmp [N, D] in st->q, st->k, st->v (free once a sub-layer's output is in
  *               st->h) and the bottleneck [N, dim] in st->ff (dim <= F is checked at load)
  */
@@ -15,18 +21,68 @@
 #include "model/forward.h"
 #include "model/ops.h"
 
-void uzw_proj(uzw_fwd_state *st, const uzw_wmat *w, const float *x, const float *b, float *y, int N, int layer, int site) {
-    uzw_matmul(w, x, b, y, N, st->qscratch, st->qscratch_bytes);
-    int in = w->cols, out = w->rows;
+/* The LoRA of adapter k at this site, or NULL. */
+static const uzw_lora_site *site_of(const uzw_fwd_state *st, int k, int layer, int site) {
+    const uzw_adapter *a = st->adapters[k];
+    return a->kind == UZW_ADAPTER_LORA ? &a->lora[layer * UZW_N_SITES + site] : NULL;
+}
+
+/* W' = W + sum of s B A over the site's LoRAs into st->cols; NULL when not worth it or impossible. */
+static const float *merged_for_call(uzw_fwd_state *st, const uzw_wmat *w, int N, int layer, int site) {
+    size_t in = (size_t)w->cols, out = (size_t)w->rows;
+    int any = 0;
     for (int k = 0; k < st->n_adapters; k++) {
-        const uzw_adapter *a = st->adapters[k];
-        if (a->kind != UZW_ADAPTER_LORA) continue;
-        const uzw_lora_site *s = &a->lora[layer * UZW_N_SITES + site];
-        if (s->rank) {
-            float *t = st->scores; /* [N, r] = scale * x A^T */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, s->rank, in, s->scale, x, in, s->a, in, 0.0f, t, s->rank);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, out, s->rank, 1.0f, t, s->rank, s->b, s->rank, 1.0f, y, out);
-        }
+        const uzw_lora_site *s = site_of(st, k, layer, site);
+        any |= s && s->rank;
+    }
+    if (!any || !w->f || (size_t)N * (in + out) <= in * out || in * out > st->cols_floats) return NULL;
+    float *wm = st->cols; /* [out, in] */
+    memcpy(wm, w->f, sizeof(float) * in * out);
+    for (int k = 0; k < st->n_adapters; k++) {
+        const uzw_lora_site *s = site_of(st, k, layer, site);
+        if (s && s->rank)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)out, (int)in, s->rank, s->scale, s->b, s->rank, s->a,
+                        (int)in, 1.0f, wm, (int)in);
+    }
+    return wm;
+}
+
+static float dot(const float *a, const float *b, int n) {
+    float acc[8] = {0};
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++) acc[k] += a[i + k] * b[i + k];
+    float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+/* y [N, out] += s (x A^T) B^T with t [N, r] as scratch. Decoder steps (a few rows) take plain
+ * loops: two tiny sgemm calls cost more in library overhead than their arithmetic. */
+static void lora_beside(const uzw_lora_site *s, const float *x, float *y, int N, int in, int out, float *t) {
+    int r = s->rank;
+    if (N > 8) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, r, in, s->scale, x, in, s->a, in, 0.0f, t, r);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, out, r, 1.0f, t, r, s->b, r, 1.0f, y, out);
+        return;
+    }
+    for (int n = 0; n < N; n++) {
+        const float *xr = x + (size_t)n * in;
+        float *tr = t + (size_t)n * r, *yr = y + (size_t)n * out;
+        for (int j = 0; j < r; j++) tr[j] = s->scale * dot(xr, s->a + (size_t)j * in, in);
+        for (int o = 0; o < out; o++) yr[o] += dot(tr, s->b + (size_t)o * r, r);
+    }
+}
+
+void uzw_proj(uzw_fwd_state *st, const uzw_wmat *w, const float *x, const float *b, float *y, int N, int layer, int site) {
+    int in = w->cols, out = w->rows;
+    const float *wm = st->n_adapters ? merged_for_call(st, w, N, layer, site) : NULL;
+    if (wm) uzw_linear(x, wm, b, y, N, in, out);
+    else uzw_matmul(w, x, b, y, N, st->qscratch, st->qscratch_bytes);
+    for (int k = 0; k < st->n_adapters; k++) {
+        const uzw_lora_site *s = site_of(st, k, layer, site);
+        if (!s) continue;
+        if (s->rank && !wm) lora_beside(s, x, y, N, in, out, st->scores);
         if (s->bias_delta)
             for (int n = 0; n < N; n++) uzw_add(y + (size_t)n * out, s->bias_delta, (size_t)out);
     }

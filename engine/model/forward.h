@@ -18,7 +18,9 @@ typedef struct {
     float *act;          /* activations: one allocation, sliced below */
     float *mel_win;      /* [M, 2A]   the window the encoder reads (2A = 3000 frames) */
     float *conv_a;       /* [D, 2A]   conv1 output                                   */
-    float *cols;         /* [max(M,D)*3, 2A] im2col scratch                          */
+    float *cols;         /* [max(M,D)*3, 2A] im2col scratch; inside the blocks, the    */
+                         /* per-request merged weight of a LoRA site (adapter_run.c)   */
+    size_t cols_floats;
     float *enc_out;      /* [A, D]    encoder residual stream, then its final output */
     float *h;            /* [A, D]    LayerNorm output (decoder uses the first T rows)*/
     float *q, *k, *v;    /* [A, D]                                                    */

@@ -28,6 +28,7 @@ int uzw_fwd_init(uzw_fwd_state *st, const uzw_model *m, int n_seq, char *err, si
     size_t total = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) total += (sizes[i] + 15) & ~(size_t)15;
     st->act = aligned_alloc(64, total * sizeof(float));
+    st->cols_floats = C * W;
     size_t kv_floats = 2 * S * Lt * T * D + 2 * Lt * A * D;
     st->kv = aligned_alloc(64, kv_floats * sizeof(float));
     if (!st->act || !st->kv) {
