@@ -643,6 +643,10 @@ Test(adapter, commands) {
              lora, wav);
     cr_assert_eq(tu_run(cmd, b, sizeof b), 0, "%s", b);
     cr_assert_str_eq(a, b);
+    snprintf(cmd, sizeof cmd, "%s transcribe -m %s %s --json --adapter uzb=%s --use-adapter uzb %s 2>&1", bin, model_f32, opts,
+             lora, wav);
+    cr_assert_eq(tu_run(cmd, out, sizeof out), 0, "%s", out);
+    cr_assert(strstr(out, "\"adapters\":[\"uzb\"]"), "the JSON does not name the adapter: %s", out);
     snprintf(cmd, sizeof cmd, "%s transcribe -m %s %s --adapter uzb=%s %s 2>&1", bin, model_f32, opts,
              lora, wav);
     cr_assert_eq(tu_run(cmd, c, sizeof c), 0, "%s", c);

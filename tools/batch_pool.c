@@ -101,6 +101,11 @@ static void transcribe_one(batch_pool *P, uzw_context *ctx, size_t i, item_resul
     }
     res->audio_s = r.duration;
     r.mark_switches = cfg->mark_switches;
+    char names[1024];
+    size_t o = (size_t)snprintf(names, sizeof names, "%s", uzw_model_get_str(P->model, "adapters_merged"));
+    for (int k = 0; k < p.n_adapters && o < sizeof names; k++)
+        o += (size_t)snprintf(names + o, sizeof names - o, "%s%s", o ? "," : "", cli_adapter_label(cfg->adapters, ads[k]));
+    r.adapters = names;
     if (cfg->output_dir) {
         char err[1800];
         if (batch_write_outputs(cfg->output_dir, it->stem, P->todo[i], &r, err, sizeof err) != 0) {

@@ -92,6 +92,12 @@ int cli_adapters_for(const cli_adapters *c, const char *name, const uzw_adapter 
     return -1;
 }
 
+const char *cli_adapter_label(const cli_adapters *c, const uzw_adapter *a) {
+    for (int i = 0; i < c->n_named; i++)
+        if (c->named[i].a == a) return c->named[i].name;
+    return uzw_adapter_get_str(a, "name");
+}
+
 void cli_adapters_free(cli_adapters *c) {
     for (int i = 0; i < c->n_named; i++) uzw_adapter_free(c->named[i].a);
     for (int i = 0; i < c->n_always; i++) uzw_adapter_free(c->always[i]);

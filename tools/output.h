@@ -59,6 +59,7 @@ typedef struct {
     const char *file;   /* the audio path */
     const char *id;     /* manifest id or output name; NULL: left out */
     const char *model;  /* model path; NULL: left out */
+    const char *adapters; /* adapters the input ran with, comma-separated (merged ones first); NULL/"": left out */
     double duration;    /* seconds */
     const char *language;
     int language_detected;

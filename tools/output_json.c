@@ -109,6 +109,16 @@ json_t *out_json(const out_result *r) {
     put(o, "file", out_json_string(r->file), &bad);
     if (r->id) put(o, "id", out_json_string(r->id), &bad);
     if (r->model) put(o, "model", out_json_string(r->model), &bad);
+    if (r->adapters && r->adapters[0]) {
+        json_t *ad = json_array();
+        for (const char *p = r->adapters; ad && *p;) {
+            const char *e = strchr(p, ',');
+            size_t n = e ? (size_t)(e - p) : strlen(p);
+            json_array_append_new(ad, json_stringn(p, n));
+            p += n + (e ? 1 : 0);
+        }
+        put(o, "adapters", ad, &bad);
+    }
     put(o, "duration", secs(r->duration), &bad);
     put(o, "language", out_json_string(r->language), &bad);
     put(o, "language_detected", json_boolean(r->language_detected), &bad);

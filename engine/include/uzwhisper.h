@@ -64,7 +64,8 @@ void uzw_model_free(uzw_model *model);
 /* Model facts. Unknown names return -1 / NULL. Integer keys: "n_mels", "n_audio_ctx",
  * "n_audio_state", "n_audio_head", "n_audio_layer", "n_text_ctx", "n_text_state", "n_text_head",
  * "n_text_layer", "n_vocab", "n_languages", "multilingual", "eot", "sot", "timestamp_begin".
- * String keys: "type" (tiny/base/...), "source_format", "source_sha256", "dtype". */
+ * String keys: "type" (tiny/base/...), "source_format", "source_sha256", "dtype", "adapters_merged"
+ * (names of the adapters merged with uzw_model_merge_adapter, comma-separated; "" none). */
 int64_t uzw_model_get_int(const uzw_model *model, const char *key);
 const char *uzw_model_get_str(const uzw_model *model, const char *key);
 

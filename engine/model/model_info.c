@@ -21,6 +21,7 @@ const char *uzw_model_get_str(const uzw_model *m, const char *key) {
     if (!m || !key) return NULL;
     if (!strcmp(key, "type")) return m->type;
     if (!strcmp(key, "dtype")) return m->dtype;
+    if (!strcmp(key, "adapters_merged")) return m->adapters_merged;
     if (!strcmp(key, "source_format")) return m->source_format;
     if (!strcmp(key, "source_sha256")) return m->source_sha256;
     return NULL;

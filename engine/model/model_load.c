@@ -149,6 +149,19 @@ static int load_tables(uzw_model *m, char *err, size_t es) {
         memcpy(strs[i].dst, s, n);
         strs[i].dst[n] = 0;
     }
+    /* adapters merged in by the converter ("name:sha256,..."): their names */
+    const char *sa;
+    uint32_t salen;
+    if (uzw_meta_get_str(&m->wf, UZW_K_SRC_ADAPTERS, &sa, &salen, NULL, 0) == 0) {
+        size_t o = 0;
+        int in_name = 1;
+        for (uint32_t i = 0; i < salen && o + 1 < sizeof m->adapters_merged; i++) {
+            if (sa[i] == ':') in_name = 0;
+            else if (sa[i] == ',') in_name = 1, m->adapters_merged[o++] = ',';
+            else if (in_name) m->adapters_merged[o++] = sa[i];
+        }
+        m->adapters_merged[o] = 0;
+    }
     return 0;
 }
 
