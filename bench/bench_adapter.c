@@ -18,18 +18,9 @@
 
 #include "adapter/adapter.h"
 #include "model/forward.h"
+#include "bench_time.h"
 #include "model/ops.h"
 
-static double now_ms(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
-static int cmp_d(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
 static float urand(float scale) { /* uniform in [-scale, scale) */
@@ -174,25 +165,20 @@ static void case_window(bench_case *c, int r, int tokens) {
     uzw_fwd_state *st = &c->st;
     if (c->rotate) st->adapters[0] = c->a[r % c->n], st->n_adapters = 1;
     const int32_t prompt[4] = {m->sp.sot, m->sp.first_lang, m->sp.transcribe, m->sp.no_timestamps};
-    double t0 = now_ms();
+    double t0 = bench_now_ms();
     uzw_encode(m, st);
-    c->enc[r] = now_ms() - t0;
+    c->enc[r] = bench_now_ms() - t0;
     uzw_decoder_begin(m, st);
     uzw_decoder_step(m, st, prompt, 4);
     double steps[256];
     for (int k = 0; k < tokens; k++) {
         int32_t t = 220 + k; /* a fixed token stream: the cost does not depend on the ids */
-        double s0 = now_ms();
+        double s0 = bench_now_ms();
         uzw_decoder_step(m, st, &t, 1);
-        steps[k] = now_ms() - s0;
+        steps[k] = bench_now_ms() - s0;
     }
-    qsort(steps, (size_t)tokens, sizeof steps[0], cmp_d);
+    qsort(steps, (size_t)tokens, sizeof steps[0], bench_cmp_double);
     c->tok[r] = steps[tokens / 2] * 1e3;
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof v[0], cmp_d);
-    return v[n / 2];
 }
 
 int main(int argc, char **argv) {
@@ -251,9 +237,9 @@ int main(int argc, char **argv) {
     for (int r = 0; r < reps; r++)
         for (int i = 0; i < nc; i++) case_window(&cases[i], r, tokens);
     printf("| case | encoder ms / 30 s window | vs none | decoder us / token | vs none |\n|---|---:|---:|---:|---:|\n");
-    double e0 = median(cases[0].enc, reps), t0 = median(cases[0].tok, reps);
+    double e0 = bench_median(cases[0].enc, reps), t0 = bench_median(cases[0].tok, reps);
     for (int i = 0; i < nc; i++) {
-        double e = median(cases[i].enc, reps), t = median(cases[i].tok, reps);
+        double e = bench_median(cases[i].enc, reps), t = bench_median(cases[i].tok, reps);
         printf("| %s | %.1f | %.3f | %.0f | %.3f |\n", cases[i].what, e, e / e0, t, t / t0);
         uzw_fwd_free(&cases[i].st);
     }

@@ -8,19 +8,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_time.h"
 #include "model/ops.h"
 #include "model/qmat.h"
 
-static double now_ms(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
-static int cmp_d(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 typedef struct {
     const uzw_wmat *w;
@@ -36,11 +27,11 @@ static double median_ms(const job *j, int reps) {
     if (reps > 64) reps = 64;
     uzw_matmul(j->w, j->x, j->b, j->y, j->N, j->scratch, j->sb); /* warm */
     for (int r = 0; r < reps; r++) {
-        double t0 = now_ms();
+        double t0 = bench_now_ms();
         uzw_matmul(j->w, j->x, j->b, j->y, j->N, j->scratch, j->sb);
-        t[r] = now_ms() - t0;
+        t[r] = bench_now_ms() - t0;
     }
-    qsort(t, (size_t)reps, sizeof t[0], cmp_d);
+    qsort(t, (size_t)reps, sizeof t[0], bench_cmp_double);
     return t[reps / 2];
 }
 
