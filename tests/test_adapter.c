@@ -670,6 +670,17 @@ Test(adapter, commands) {
     cr_assert_str_neq(t1, t2, "the manifest's adapter field changed nothing");
     free(t1);
     free(t2);
+    /* bench scores the model with the adapter and says so */
+    f = fopen(man, "w");
+    fprintf(f, "{\"audio\": \"%s\", \"text\": \"and so my fellow americans\", \"language\": \"en\"}\n", wav);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s bench %s -m %s --adapter %s --max-tokens 8 --beam-size 1 --md %s/b.md --quiet 2>&1", bin, man,
+             model_f32, lora, tmpdir);
+    cr_assert_eq(tu_run(cmd, out, sizeof out), 0, "%s", out);
+    snprintf(p1, sizeof p1, "%s/b.md", tmpdir);
+    char *md = (char *)tu_read_file(p1, &n1);
+    cr_assert(md && strstr(md, "with adapters `lora_plain`"), "%s", md ? md : "(no report)");
+    free(md);
     /* unknown names fail before any work */
     f = fopen(man, "w");
     fprintf(f, "{\"audio\": \"%s\", \"adapter\": \"nope\"}\n", wav);

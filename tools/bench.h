@@ -154,6 +154,7 @@ typedef struct {
 
 typedef struct {
     const char *model_path;
+    char adapters[512];      /* adapters the model was scored with, comma-separated ("" none) */
     const char *fw_model;    /* faster-whisper's CTranslate2 folder */
     const char *fw_script;   /* bench/fw_bench.py */
     uzw_params params;

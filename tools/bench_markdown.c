@@ -140,9 +140,10 @@ int bench_write_markdown(FILE *f, const bench_config *cfg, const bench_set *sets
     for (int k = 0; k < n_sets && n < 64; k++) rows[n++] = (row){sets[k].name, &sets[k].sum, sets[k].fw ? &sets[k].fw_sum : NULL};
     if (n_sets != 1) rows[n++] = (row){"**all**", all, fw_all};
     const uzw_params *p = &cfg->params;
-    fprintf(f, "# uzwhisper bench\n\nmodel `%s`, %d threads, language %s, allowed languages %s, code-switching %s, "
+    fprintf(f, "# uzwhisper bench\n\nmodel `%s`%s%s%s, %d threads, language %s, allowed languages %s, code-switching %s, "
                "Uzbek script %s, beam %d, switch tolerance %.2f s\n\n",
-            cfg->model_path, cfg->threads, p->language ? p->language : "auto", p->languages ? p->languages : "any",
+            cfg->model_path, cfg->adapters[0] ? " with adapters `" : "", cfg->adapters, cfg->adapters[0] ? "`" : "",
+            cfg->threads, p->language ? p->language : "auto", p->languages ? p->languages : "any",
             p->code_switch ? "on" : "off",
             p->uz_script == UZW_UZ_SCRIPT_LATIN ? "latin" : p->uz_script == UZW_UZ_SCRIPT_CYRILLIC ? "cyrillic" : "as decoded",
             p->beam_size, cfg->switch_tol);

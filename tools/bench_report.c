@@ -307,6 +307,7 @@ json_t *bench_report_json(const bench_config *cfg, const bench_set *sets, int n_
     put(o, "version", str(uzw_version()), &bad);
     put(o, "created", str(created), &bad);
     put(o, "model", str(cfg->model_path), &bad);
+    if (cfg->adapters[0]) put(o, "adapters", str(cfg->adapters), &bad);
     put(o, "threads", json_integer(cfg->threads), &bad);
     put(o, "options", bench_options_json(cfg, &bad), &bad);
     for (int i = 0; i < BENCH_N_TARGETS; i++) {

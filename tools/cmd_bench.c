@@ -20,6 +20,7 @@
 #include "bench.h"
 #include "bench_device.h"
 #include "cli.h"
+#include "cli_adapters.h"
 #include "decode_options.h"
 #include "uzwhisper.h"
 
@@ -50,6 +51,8 @@ static void help(FILE *f) {
             "      --initial-prompt T  text that primes the first window\n"
             "      --no-condition      do not condition each window on the previous text\n"
             "      --max-tokens N      tokens sampled per 30 s window (default 224)\n"
+            "      --adapter DIR       score the model with this adapter (a LoRA merged, a bottleneck adapter run\n"
+            "                          unmerged); repeat to stack (docs/adapters.md)\n"
             "  -v, --verbose\n"
             "  -h, --help\n"
             "defaults: --languages uz,ru plus every language in the manifests, code-switching on, --uz-script latin\n"
@@ -172,7 +175,7 @@ static int summarise(bench_set *sets, int n_sets, bench_summary *all, int theirs
 }
 
 enum { O_JSON = 256, O_MD, O_PLOTS, O_LIMIT, O_COMPARE, O_FWMODEL, O_TARGET, O_SWTOL, O_NOWARM, O_TASK, O_PROMPT,
-       O_NOCOND, O_MAXTOK };
+       O_NOCOND, O_MAXTOK, O_ADAPTER };
 
 /* `--device cuda` together with `--shapes`: the shape benchmark of the CUDA backend. */
 static int wants_shape_bench(int argc, char **argv) {
@@ -194,7 +197,7 @@ int cmd_bench(int argc, char **argv) {
         {"language", required_argument, 0, 'l'}, {"task", required_argument, 0, O_TASK},
         {"initial-prompt", required_argument, 0, O_PROMPT}, {"no-condition", no_argument, 0, O_NOCOND},
         {"max-tokens", required_argument, 0, O_MAXTOK}, {"verbose", no_argument, 0, 'v'},
-        {"help", no_argument, 0, 'h'}};
+        {"help", no_argument, 0, 'h'}, {"adapter", required_argument, 0, O_ADAPTER}};
     enum { N_BASE = sizeof base_opts / sizeof base_opts[0] };
     struct option opts[N_BASE + DECODE_OPT_COUNT + 1];
     memcpy(opts, base_opts, sizeof base_opts);
@@ -216,6 +219,8 @@ int cmd_bench(int argc, char **argv) {
     const char *json_path = NULL, *md_path = NULL, *plots_dir = NULL, *model_arg = NULL;
     int limit = 0, c;
     char err[4096];
+    cli_adapters ads;
+    memset(&ads, 0, sizeof ads);
     optind = 1;
     while ((c = getopt_long(argc, argv, "m:t:l:qvh", opts, NULL)) != -1) {
         switch (c) {
@@ -250,6 +255,13 @@ int cmd_bench(int argc, char **argv) {
             break;
         }
         case O_NOWARM: cfg.warmup = 0; break;
+        case O_ADAPTER:
+            if (strchr(optarg, '=') && !strchr(optarg, '/')) {
+                cli_error("bench takes --adapter DIR (the set is scored with it); NAME=DIR is for transcribe");
+                return UZW_EXIT_USAGE;
+            }
+            if (cli_adapters_arg(&ads, optarg, err, sizeof err) != 0) { cli_error("%s", err); return UZW_EXIT_USAGE; }
+            break;
         case 'q': cfg.quiet = 1; break;
         case 'l': cfg.params.language = optarg; break;
         case O_TASK:
@@ -347,12 +359,29 @@ int cmd_bench(int argc, char **argv) {
         return st == UZW_ERR_NO_MEMORY ? UZW_EXIT_INTERNAL : UZW_EXIT_MODEL;
     }
 
+    const uzw_adapter *active[2 * CLI_MAX_ADAPTERS];
+    if ((st = cli_adapters_load(&ads, model, cfg.verbose, err, sizeof err)) != UZW_OK ||
+        cli_adapters_for(&ads, NULL, active, &cfg.params.n_adapters, err, sizeof err) != 0) {
+        cli_error("%s", err);
+        cli_adapters_free(&ads);
+        uzw_model_free(model);
+        free_sets(sets, n_sets);
+        return st == UZW_ERR_NO_MEMORY ? UZW_EXIT_INTERNAL : UZW_EXIT_MODEL;
+    }
+    cfg.params.adapters = active;
+    size_t an = (size_t)snprintf(cfg.adapters, sizeof cfg.adapters, "%s", uzw_model_get_str(model, "adapters_merged"));
+    for (int k = 0; k < cfg.params.n_adapters && an < sizeof cfg.adapters; k++)
+        an += (size_t)snprintf(cfg.adapters + an, sizeof cfg.adapters - an, "%s%s", an ? "," : "", cli_adapter_label(&ads, active[k]));
+    if (ads.n_merged && cfg.compare)
+        fprintf(stderr, "uzwhisper: warning: --compare runs faster-whisper without the adapters (it cannot load them)\n");
+
     int code = UZW_EXIT_OK;
     bench_summary all, fw_all;
     memset(&all, 0, sizeof all);
     memset(&fw_all, 0, sizeof fw_all);
     cfg.device = store.device;
     int rc = bench_run_ours(&cfg, model, sets, n_sets, err, sizeof err);
+    cli_adapters_free(&ads);
     uzw_model_free(model);
     if (rc != 0) {
         cli_error("bench: %s", err);
