@@ -670,6 +670,13 @@ Test(adapter, commands) {
     cr_assert_str_neq(t1, t2, "the manifest's adapter field changed nothing");
     free(t1);
     free(t2);
+    /* inspect checks an adapter folder against a model and lists it */
+    snprintf(cmd, sizeof cmd, "%s inspect %s -m %s 2>&1", bin, tu_src("tests/fixtures/adapters/lora_patterns"), model_f32);
+    cr_assert_eq(tu_run(cmd, out, sizeof out), 0, "%s", out);
+    cr_assert(strstr(out, "dec.1.xattn.q  rank 4    scale 8 "), "%s", out);
+    cr_assert(strstr(out, "unmerged: no: it replaces"), "%s", out);
+    snprintf(cmd, sizeof cmd, "%s inspect %s -m %s 2>&1", bin, tu_src("tests/fixtures/adapters/lora_dora"), model_f32);
+    cr_assert_eq(tu_run(cmd, out, sizeof out), 2, "%s", out);
     /* bench scores the model with the adapter and says so */
     f = fopen(man, "w");
     fprintf(f, "{\"audio\": \"%s\", \"text\": \"and so my fellow americans\", \"language\": \"en\"}\n", wav);

@@ -2,6 +2,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "wformat.h"
@@ -46,18 +47,25 @@ static void print_meta(const uzw_meta *m) {
     putchar('\n');
 }
 
+int inspect_adapter(const char *dir, const char *model_path); /* inspect_adapter.c */
+
 int cmd_inspect(int argc, char **argv) {
-    const char *path = NULL;
+    const char *path = NULL, *model = NULL;
     int verify = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--verify")) verify = 1;
+        else if ((!strcmp(argv[i], "-m") || !strcmp(argv[i], "--model")) && i + 1 < argc) model = argv[++i];
         else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            printf("usage: uzwhisper inspect FILE [--verify]\n  --verify  also check the CRC32 of the tensor data\n");
+            printf("usage: uzwhisper inspect FILE [--verify]\n  --verify  also check the CRC32 of the tensor data\n"
+                   "       uzwhisper inspect ADAPTER_DIR [-m MODEL]\n  check an adapter folder against a model and list "
+                   "what it changes\n");
             return UZW_EXIT_OK;
         } else if (!path) path = argv[i];
         else { cli_error("inspect takes one file"); return UZW_EXIT_USAGE; }
     }
-    if (!path) { cli_error("usage: uzwhisper inspect FILE [--verify]"); return UZW_EXIT_USAGE; }
+    if (!path) { cli_error("usage: uzwhisper inspect FILE [--verify] | ADAPTER_DIR [-m MODEL]"); return UZW_EXIT_USAGE; }
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) return inspect_adapter(path, model);
     uzw_wfile wf;
     char err[1024];
     if (uzw_wfile_open(path, &wf, err, sizeof err) != 0) {
