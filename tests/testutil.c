@@ -190,3 +190,40 @@ int tu_transcribe_input(uzw_context *ctx, const char *input, const void *params)
     snprintf(rel, sizeof rel, "data/%s", input);
     return uzw_transcribe_file(ctx, tu_shared(rel), p);
 }
+
+/* ---------------------------------------------------------------- live streams */
+int tu_run_stream(uzw_context *ctx, const void *params, const float *pcm, size_t n, size_t chunk, tu_stream_word *seen, int cap,
+                      int check_order) {
+    const uzw_params *p = params;
+    uzw_stream *s;
+    cr_assert_eq(uzw_stream_begin(ctx, p, NULL, &s), UZW_OK, "%s", uzw_last_error(ctx));
+    int k = 0;
+    for (size_t o = 0; o < n; o += chunk) {
+        size_t m = n - o < chunk ? n - o : chunk;
+        cr_assert_eq(uzw_stream_push(s, pcm + o, m), UZW_OK, "%s", uzw_last_error(ctx));
+        for (int i = 0; i < k; i++) /* what was final stays final and unchanged */
+            cr_assert_str_eq(uzw_stream_word_text(s, i), seen[i].text, "final word %d changed", i);
+        for (; k < uzw_stream_n_words(s) && k < cap; k++) {
+            snprintf(seen[k].text, sizeof seen[k].text, "%s", uzw_stream_word_text(s, k));
+            seen[k].t0 = uzw_stream_word_start(s, k);
+            seen[k].t1 = uzw_stream_word_end(s, k);
+            seen[k].at = uzw_stream_received(s);
+        }
+    }
+    cr_assert_eq(uzw_stream_end(s), UZW_OK, "%s", uzw_last_error(ctx));
+    cr_assert_str_eq(uzw_stream_interim(s), "", "after the end nothing is interim");
+    for (; k < uzw_stream_n_words(s) && k < cap; k++) {
+        snprintf(seen[k].text, sizeof seen[k].text, "%s", uzw_stream_word_text(s, k));
+        seen[k].t0 = uzw_stream_word_start(s, k);
+        seen[k].t1 = uzw_stream_word_end(s, k);
+        seen[k].at = uzw_stream_received(s);
+    }
+    for (int i = 1; check_order && i < k; i++) /* word times come from the alignment heads: 0.3 s of jitter allowed */
+        cr_assert_geq(seen[i].t0 + 0.3, seen[i - 1].t0, "word %d '%s' (%.2f s) starts before word %d '%s' (%.2f s)", i,
+                      seen[i].text, seen[i].t0, i - 1, seen[i - 1].text, seen[i - 1].t0);
+    cr_assert_eq(uzw_stream_push(s, pcm, 16), UZW_ERR_INVALID_ARG, "audio after the end is refused");
+    cr_assert_gt(uzw_stream_n_passes(s), 0);
+    uzw_stream_free(s);
+    return k;
+}
+

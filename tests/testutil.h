@@ -50,4 +50,15 @@ float *tu_long_mix(size_t *n);
 /* Transcribe an input of the real-weight goldens: "long_mix", or a path under ../shared/data. */
 int tu_transcribe_input(struct uzw_context *ctx, const char *input, const void *params);
 
+/* Live streams: push pcm in `chunk`-sample pieces through uzw_stream_push, asserting that final
+ * words never change (and, with check_order, come in time order within 0.3 s), that nothing is
+ * interim after uzw_stream_end and that audio after the end is refused. Fills seen[0..cap) with the
+ * final words and the audio seconds received when each became final; returns their number. */
+typedef struct {
+    char text[64];
+    double t0, t1, at;
+} tu_stream_word;
+int tu_run_stream(struct uzw_context *ctx, const void *params, const float *pcm, size_t n, size_t chunk, tu_stream_word *seen,
+                  int cap, int check_order);
+
 #endif

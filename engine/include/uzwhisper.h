@@ -235,6 +235,39 @@ typedef struct {
 } uzw_timings;
 uzw_timings uzw_get_timings(const uzw_context *ctx);
 
+/* ---------------------------------------------------------------- live streams (docs/streaming.md) */
+/* Audio arrives in pieces; words become final once two successive decoding passes agree on them
+ * (LocalAgreement-2) or the speaker pauses (voice-activity endpointing); the rest is an unstable
+ * interim hypothesis. One stream per context at a time; the context's other results are
+ * overwritten by each pass. */
+typedef struct uzw_stream uzw_stream;
+typedef struct {
+    float step_s;             /* 1.0: new audio between decoding passes                       */
+    float max_buffer_s;       /* 15: the decoded window is cut at a final word beyond this    */
+    float endpoint_silence_s; /* 0.8: this much trailing non-speech ends an utterance (0: off) */
+} uzw_stream_params;
+uzw_stream_params uzw_stream_default_params(void);
+/* params: decoding options as for uzw_transcribe_pcm (word timestamps are always on). */
+uzw_status uzw_stream_begin(uzw_context *ctx, const uzw_params *params, const uzw_stream_params *sp, uzw_stream **out);
+/* Append 16 kHz mono samples; runs a pass every step_s of audio. */
+uzw_status uzw_stream_push(uzw_stream *s, const float *pcm, size_t n);
+/* End of audio: a last pass, and every word is final. */
+uzw_status uzw_stream_end(uzw_stream *s);
+void uzw_stream_free(uzw_stream *s);
+/* Final words so far (they never change; new ones are appended). Times in seconds of stream audio. */
+int uzw_stream_n_words(const uzw_stream *s);
+const char *uzw_stream_word_text(const uzw_stream *s, int i);
+double uzw_stream_word_start(const uzw_stream *s, int i);
+double uzw_stream_word_end(const uzw_stream *s, int i);
+float uzw_stream_word_prob(const uzw_stream *s, int i);
+const char *uzw_stream_word_language(const uzw_stream *s, int i);
+/* The unstable tail after the final words ("" when none). */
+const char *uzw_stream_interim(const uzw_stream *s);
+/* Seconds of audio received; decoding passes run and their total wall time (ms). */
+double uzw_stream_received(const uzw_stream *s);
+int uzw_stream_n_passes(const uzw_stream *s);
+double uzw_stream_pass_ms(const uzw_stream *s);
+
 /* ---------------------------------------------------------------- build facts */
 const char *uzw_version(void);
 /* Space-separated list of compiled-in backends, e.g. "cpu cuda". */
