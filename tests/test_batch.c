@@ -251,6 +251,41 @@ Test(batch, manifest_ids_paths_and_languages) {
     }
 }
 
+Test(batch, shards_split_the_inputs_disjointly_and_completely) {
+    need_model();
+    mkdirs("s/clips");
+    char man[8192] = "", line[512];
+    for (int i = 0; i < 7; i++) {
+        snprintf(line, sizeof line, "s/clips/c%d.wav", i);
+        link_clip(clips[i % 2], line);
+        snprintf(line, sizeof line, "{\"audio\": \"clips/c%d.wav\", \"id\": \"c%d\"}\n%s", i, i, i == 3 ? "\n" : "");
+        strcat(man, line);
+    }
+    cr_assert_eq(tu_write_file(P("s/list.jsonl"), man, strlen(man)), 0);
+    char cmd[4096], out[8192];
+    int seen[7] = {0};
+    for (int k = 0; k < 3; k++) {
+        snprintf(cmd, sizeof cmd, TRANSCRIBE "-o %s/shard-%d --shard %d/3 --manifest %s", bin(), model, P("s/out"), k, k,
+                 P("s/list.jsonl"));
+        int rc = run(cmd, out, sizeof out);
+        cr_assert_eq(rc, 0, "shard %d: exit %d: %s", k, rc, out);
+        for (int i = 0; i < 7; i++) {
+            char f[64];
+            snprintf(f, sizeof f, "s/out/shard-%d/c%d.txt", k, i);
+            if (tu_exists(P(f))) {
+                seen[i]++;
+                cr_expect_eq(i % 3, k, "c%d landed in shard %d", i, k);
+            }
+        }
+    }
+    for (int i = 0; i < 7; i++) cr_expect_eq(seen[i], 1, "c%d transcribed %d times", i, seen[i]);
+    const char *bad[] = {"3/3", "1", "-1/2", "a/b", "0/0"};
+    for (int i = 0; i < 5; i++) {
+        snprintf(cmd, sizeof cmd, TRANSCRIBE "-o %s --shard %s --manifest %s", bin(), model, P("s/bad"), bad[i], P("s/list.jsonl"));
+        cr_expect_eq(run(cmd, out, sizeof out), 1, "--shard %s: %s", bad[i], out);
+    }
+}
+
 Test(batch, a_bad_file_in_the_middle_does_not_stop_the_batch) {
     need_model();
     make_folder("in", 4);

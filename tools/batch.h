@@ -39,6 +39,8 @@ int batch_add_manifest(batch_list *l, const char *manifest, int keep_ext, char *
 /* Two inputs with the same output name: -1 with both paths in err. */
 int batch_check_names(const batch_list *l, char *err, size_t err_size);
 void batch_list_free(batch_list *l);
+/* Keep items k, k+n, k+2n, ... (in list order); the others are freed. */
+void batch_keep_shard(batch_list *l, int k, int n);
 
 /* ---------------------------------------------------------------- output files (batch_files.c) */
 /* DIR/stem.ext and DIR/stem.ext.tmp.PID. */

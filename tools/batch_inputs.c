@@ -269,3 +269,19 @@ void batch_list_free(batch_list *l) {
     free(l->v);
     memset(l, 0, sizeof *l);
 }
+
+void batch_keep_shard(batch_list *l, int k, int n) {
+    size_t o = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        if (i % (size_t)n == (size_t)k) {
+            l->v[o++] = l->v[i];
+            continue;
+        }
+        free(l->v[i].path);
+        free(l->v[i].stem);
+        free(l->v[i].id);
+        free(l->v[i].language);
+        free(l->v[i].adapter);
+    }
+    l->n = o;
+}

@@ -33,6 +33,8 @@ static void help(FILE *f) {
             "  -f, --format LIST       comma-separated: txt,json,srt,vtt (default txt)\n"
             "      --manifest FILE     JSONL: {\"audio\": PATH, \"id\": NAME, \"language\": CODE} per line\n"
             "  -w, --workers N         files transcribed in parallel (default: cores, or 1 for one file)\n"
+            "      --shard K/N         only inputs K, K+N, K+2N, ... of the whole ordered list (0 <= K < N), for\n"
+            "                          one worker machine of N (a Kubernetes Indexed Job: deploy/README.md)\n"
             "      --resume            skip inputs whose outputs all exist (default)\n"
             "      --no-resume, --overwrite  transcribe everything again\n"
             "      --failures FILE     where failed inputs are listed (default DIR/failures.jsonl)\n"
@@ -50,7 +52,7 @@ static void help(FILE *f) {
 }
 
 
-enum { O_TASK = 256, O_PROMPT, O_NOCOND, O_MAXTOK, O_JSON, O_MANIFEST, O_RESUME, O_NORESUME, O_FAILURES, O_KEEPEXT, O_NOPROGRESS, O_MARK, O_ADAPTER, O_USE_ADAPTER };
+enum { O_TASK = 256, O_PROMPT, O_NOCOND, O_MAXTOK, O_JSON, O_MANIFEST, O_RESUME, O_NORESUME, O_FAILURES, O_KEEPEXT, O_NOPROGRESS, O_MARK, O_ADAPTER, O_USE_ADAPTER, O_SHARD };
 
 int cmd_transcribe(int argc, char **argv) {
     static const struct option base_opts[] = {
@@ -65,7 +67,7 @@ int cmd_transcribe(int argc, char **argv) {
         {"overwrite", no_argument, 0, O_NORESUME}, {"failures", required_argument, 0, O_FAILURES},
         {"keep-ext", no_argument, 0, O_KEEPEXT}, {"no-progress", no_argument, 0, O_NOPROGRESS},
         {"mark-switches", no_argument, 0, O_MARK}, {"adapter", required_argument, 0, O_ADAPTER},
-        {"use-adapter", required_argument, 0, O_USE_ADAPTER}};
+        {"use-adapter", required_argument, 0, O_USE_ADAPTER}, {"shard", required_argument, 0, O_SHARD}};
     struct option opts[sizeof base_opts / sizeof base_opts[0] + DECODE_OPT_COUNT + 1];
     memcpy(opts, base_opts, sizeof base_opts);
     memcpy(opts + sizeof base_opts / sizeof base_opts[0], decode_options, sizeof decode_options);
@@ -75,7 +77,7 @@ int cmd_transcribe(int argc, char **argv) {
     batch_config cfg = {.params = uzw_default_params(), .resume = 1};
     decode_product_defaults(&cfg.params);
     const char *model_arg = NULL, *format_arg = NULL, *manifests[64];
-    int n_manifests = 0, keep_ext = 0, no_progress = 0, c;
+    int n_manifests = 0, keep_ext = 0, no_progress = 0, c, shard_k = 0, shard_n = 1;
     char err[4096];
     cli_adapters ads;
     memset(&ads, 0, sizeof ads);
@@ -114,6 +116,17 @@ int cmd_transcribe(int argc, char **argv) {
             if (cli_adapters_arg(&ads, optarg, err, sizeof err) != 0) { cli_error("%s", err); return UZW_EXIT_USAGE; }
             break;
         case O_USE_ADAPTER: ads.use = optarg; break;
+        case O_SHARD: {
+            const char *slash = strchr(optarg, '/');
+            char kbuf[16];
+            if (!slash || (size_t)(slash - optarg) >= sizeof kbuf) { cli_error("--shard must be K/N, not '%s'", optarg); return UZW_EXIT_USAGE; }
+            snprintf(kbuf, sizeof kbuf, "%.*s", (int)(slash - optarg), optarg);
+            if (cli_parse_int(slash + 1, 1, 1000000, &shard_n) || cli_parse_int(kbuf, 0, shard_n - 1, &shard_k)) {
+                cli_error("--shard K/N needs 0 <= K < N (N at most 1000000), not '%s'", optarg);
+                return UZW_EXIT_USAGE;
+            }
+            break;
+        }
         case 'h': help(stdout); return UZW_EXIT_OK;
         default: {
             int r = decode_option(c, optarg, &cfg.params, &store);
@@ -137,6 +150,7 @@ int cmd_transcribe(int argc, char **argv) {
     for (int i = 0; i < n_manifests && rc == 0; i++) rc = batch_add_manifest(&items, manifests[i], keep_ext, err, sizeof err);
     if (rc == 0 && items.n == 0) { snprintf(err, sizeof err, "no audio files found in the inputs given"); rc = -1; }
     if (rc == 0 && cfg.output_dir) rc = batch_check_names(&items, err, sizeof err);
+    if (rc == 0 && shard_n > 1) batch_keep_shard(&items, shard_k, shard_n); /* after the name check over everything */
     if (rc != 0) { cli_error("%s", err); batch_list_free(&items); return UZW_EXIT_USAGE; }
 
     char failures[4096];
