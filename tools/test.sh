@@ -7,6 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 FUZZ_SECONDS=${1:-15}
 NPROC=$(nproc)
+# Python tools of the tests (pip, into build/test-venv), first on PATH for every step below
+tools/setup-test-tools.sh
+export PATH="$PWD/build/test-venv/bin:$PATH"
 
 echo "== unit, parity and CLI tests (label cpu)"
 ctest --test-dir build --output-on-failure -j"$NPROC" -L cpu | tee build/ctest-main.log
@@ -26,6 +29,9 @@ cmake --build build-asan -j"$NPROC" >/dev/null
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure -j"$NPROC" -L cpu -E 'test_real_' | tee build/ctest-asan.log
 
+echo "== deployment files (deploy/validate.sh: Dockerfiles, Kubernetes schemas, Prometheus rules, dashboard)"
+bash deploy/validate.sh | tee build/deploy-validate.log
+
 echo "== fuzzing (${FUZZ_SECONDS} s per target)"
 bash tools/fuzz.sh "$FUZZ_SECONDS"
 n_fuzz=$(ls tests/fuzz/fuzz_*.c | wc -l)
@@ -33,6 +39,7 @@ n_fuzz=$(ls tests/fuzz/fuzz_*.c | wc -l)
 # (the gpu label counts test cases: a program whose cases all skip still reports Passed to ctest)
 gpu_skipped=$(grep -c '\[SKIP\]' build/ctest-gpu.log || true)
 gpu_passed=$(grep -c '\[PASS\]' build/ctest-gpu.log || true)
-passed=$(( $(grep -c ' Passed ' build/ctest-main.log) + $(grep -c ' Passed ' build/ctest-asan.log) + gpu_passed + n_fuzz ))
+n_deploy=$(grep -c '^ok ' build/deploy-validate.log || true)
+passed=$(( $(grep -c ' Passed ' build/ctest-main.log) + $(grep -c ' Passed ' build/ctest-asan.log) + gpu_passed + n_fuzz + n_deploy ))
 echo "== all tests passed"
 echo "$passed passed, 0 failed, $gpu_skipped skipped"
