@@ -21,6 +21,8 @@ int cmd_inspect(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_stream(int argc, char **argv);
 
 /* The default model: $UZWHISPER_MODEL, else <exe dir>/../models/default.uzw, else the source
  * tree's models/default.uzw, else ~/.local/share/uzwhisper/default.uzw. Writes the first

@@ -18,6 +18,10 @@ static void usage(FILE *f) {
             "                                  INT8 weights, one scale per output row\n"
             "  bench MANIFEST... [--json OUT] [--md OUT] [--plots DIR] [--compare faster-whisper]\n"
             "                                  WER, CER, language ID, switch points and speed against references\n"
+            "  serve [--tcp-port N] [--api-keys FILE] [--adapter NAME=DIR]...\n"
+            "                                  live transcription for many clients over raw TCP (docs/protocol.md)\n"
+            "  stream HOST:PORT FILE|- [--fast] [--connections N]\n"
+            "                                  the streaming client (and load test)\n"
             "  inspect FILE [--verify]         print a weight file's header and tensor table\n"
             "  info                            print version, backends, CPU features and the default model\n\n"
             "Run 'uzwhisper <command> --help' for the options of a command.\n",
@@ -35,6 +39,8 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "inspect")) return cmd_inspect(argc - 1, argv + 1);
     if (!strcmp(cmd, "quantize")) return cmd_quantize(argc - 1, argv + 1);
     if (!strcmp(cmd, "info")) return cmd_info(argc - 1, argv + 1);
+    if (!strcmp(cmd, "serve")) return cmd_serve(argc - 1, argv + 1);
+    if (!strcmp(cmd, "stream")) return cmd_stream(argc - 1, argv + 1);
     cli_error("unknown command '%s'", cmd);
     usage(stderr);
     return UZW_EXIT_USAGE;

@@ -14,7 +14,7 @@
  *   - Keys are stored only as SHA-256 digests. A presented key is hashed and compared with
  *     CRYPTO_memcmp against every stored digest with no early exit, so the time taken does not
  *     depend on which key (if any) matched, nor on how many bytes of it were right.
- *   - JWT secret: one HS256 secret from a file (`--jwt-secret FILE`: its whole content) or from
+ *   - JWT secret: one HS256 secret from a file (`--jwt-secret-file FILE`: its whole content) or from
  *     UZWHISPER_JWT_SECRET; trailing CR, LF, spaces and tabs are trimmed from either. RFC 7518
  *     section 3.2 requires an HS256 key of at least 256 bits, so a secret shorter than 32 bytes is
  *     refused.
