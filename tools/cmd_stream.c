@@ -126,8 +126,9 @@ static void handle_line(stream_job *j, const char *line, size_t len) {
     } else if (t == UZS_MSG_END) {
         j->ok = 1;
         j->accounted_s = json_number_value(json_object_get(o, "audio_seconds"));
-        j->p50 = json_is_number(json_object_get(o, "latency_p50")) ? json_number_value(json_object_get(o, "latency_p50")) : NAN;
-        j->p95 = json_is_number(json_object_get(o, "latency_p95")) ? json_number_value(json_object_get(o, "latency_p95")) : NAN;
+        json_t *tm = json_object_get(o, "timings");
+        j->p50 = json_is_number(json_object_get(tm, "latency_p50")) ? json_number_value(json_object_get(tm, "latency_p50")) : NAN;
+        j->p95 = json_is_number(json_object_get(tm, "latency_p95")) ? json_number_value(json_object_get(tm, "latency_p95")) : NAN;
     }
     json_decref(o);
 }
@@ -281,7 +282,7 @@ int cmd_stream(int argc, char **argv) {
             if (isfinite(jobs[i].p50)) p50[np] = jobs[i].p50, p95[np++] = jobs[i].p95;
         }
     }
-    if (conns > 1 || base.verbose) {
+    if (conns > 1 || base.verbose || !base.json) {
         qsort(p50, (size_t)np, sizeof(double), cmp_d);
         qsort(p95, (size_t)np, sizeof(double), cmp_d);
         fprintf(stderr, "uzwhisper: %d streams of %.1f s (%s): %d failed, audio lost %.3f s; latency from a word's end "
