@@ -15,14 +15,7 @@
 #include <unistd.h>
 
 #include "auth_internal.h"
-
-static void set_err(char *err, size_t err_size, const char *fmt, ...) {
-    if (!err || !err_size) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_size, fmt, ap);
-    va_end(ap);
-}
+#include "core/util.h" /* uzw_errf */
 
 /* ---------------------------------------------------------------- object */
 
@@ -126,7 +119,7 @@ static int add_digest(unsigned char (**arr)[UZS_AUTH_DIGEST_LEN], int *n, int *c
 int uzs_auth_add_keys_text(uzs_auth *a, const char *text, size_t len, int sep_commas, const char *source,
                            char *err, size_t err_size) {
     if (!a || (!text && len)) {
-        set_err(err, err_size, "uzs_auth_add_keys_text: no auth object or text");
+        uzw_errf(err, err_size, "uzs_auth_add_keys_text: no auth object or text");
         return -1;
     }
     if (!source) source = "keys";
@@ -149,7 +142,7 @@ int uzs_auth_add_keys_text(uzs_auth *a, const char *text, size_t len, int sep_co
         if (!sep_commas && text[s] == '#') continue;
         char why[160];
         if (!key_syntax_ok(text + s, e - s, why, sizeof why)) {
-            set_err(err, err_size, "%s: %s %d: %s", source, sep_commas ? "item" : "line", item, why);
+            uzw_errf(err, err_size, "%s: %s %d: %s", source, sep_commas ? "item" : "line", item, why);
             goto done;
         }
         unsigned char d[UZS_AUTH_DIGEST_LEN];
@@ -158,7 +151,7 @@ int uzs_auth_add_keys_text(uzs_auth *a, const char *text, size_t len, int sep_co
         OPENSSL_cleanse(d, sizeof d);
         if (r) goto oom;
         if (n > UZS_AUTH_MAX_KEYS) {
-            set_err(err, err_size, "%s: more than %d keys", source, UZS_AUTH_MAX_KEYS);
+            uzw_errf(err, err_size, "%s: more than %d keys", source, UZS_AUTH_MAX_KEYS);
             goto done;
         }
     }
@@ -171,7 +164,7 @@ int uzs_auth_add_keys_text(uzs_auth *a, const char *text, size_t len, int sep_co
     a->cap_keys = cap;
     return 0;
 oom:
-    set_err(err, err_size, "%s: out of memory", source);
+    uzw_errf(err, err_size, "%s: out of memory", source);
 done:
     if (arr) {
         OPENSSL_cleanse(arr, (size_t)cap * UZS_AUTH_DIGEST_LEN);
@@ -190,35 +183,35 @@ static int read_secret_file(uzs_auth *a, const char *path, const char *what, cha
     *size = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        set_err(err, err_size, "%s %s: %s", what, path, strerror(errno));
+        uzw_errf(err, err_size, "%s %s: %s", what, path, strerror(errno));
         return -1;
     }
     struct stat st;
     if (fstat(fd, &st) != 0) {
-        set_err(err, err_size, "%s %s: %s", what, path, strerror(errno));
+        uzw_errf(err, err_size, "%s %s: %s", what, path, strerror(errno));
         close(fd);
         return -1;
     }
     if (!S_ISREG(st.st_mode)) {
-        set_err(err, err_size, "%s %s: not a regular file", what, path);
+        uzw_errf(err, err_size, "%s %s: not a regular file", what, path);
         close(fd);
         return -1;
     }
     if (st.st_mode & S_IWOTH) {
-        set_err(err, err_size, "%s %s: every user may write to it (mode %04o); chmod o-w it", what, path,
+        uzw_errf(err, err_size, "%s %s: every user may write to it (mode %04o); chmod o-w it", what, path,
                 (unsigned)(st.st_mode & 07777));
         close(fd);
         return -1;
     }
     if (st.st_size > UZS_AUTH_MAX_FILE_SIZE) {
-        set_err(err, err_size, "%s %s: %lld bytes, more than the %d allowed", what, path, (long long)st.st_size,
+        uzw_errf(err, err_size, "%s %s: %lld bytes, more than the %d allowed", what, path, (long long)st.st_size,
                 UZS_AUTH_MAX_FILE_SIZE);
         close(fd);
         return -1;
     }
     char *buf = malloc((size_t)st.st_size + 1);
     if (!buf) {
-        set_err(err, err_size, "%s %s: out of memory", what, path);
+        uzw_errf(err, err_size, "%s %s: out of memory", what, path);
         close(fd);
         return -1;
     }
@@ -227,7 +220,7 @@ static int read_secret_file(uzs_auth *a, const char *path, const char *what, cha
         ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
         if (r < 0 && errno == EINTR) continue;
         if (r < 0) {
-            set_err(err, err_size, "%s %s: %s", what, path, strerror(errno));
+            uzw_errf(err, err_size, "%s %s: %s", what, path, strerror(errno));
             OPENSSL_cleanse(buf, got);
             free(buf);
             close(fd);
@@ -249,7 +242,7 @@ static int read_secret_file(uzs_auth *a, const char *path, const char *what, cha
 
 int uzs_auth_load_keys_file(uzs_auth *a, const char *path, char *err, size_t err_size) {
     if (!a || !path) {
-        set_err(err, err_size, "uzs_auth_load_keys_file: no auth object or path");
+        uzw_errf(err, err_size, "uzs_auth_load_keys_file: no auth object or path");
         return -1;
     }
     char *data;
@@ -267,26 +260,26 @@ int uzs_auth_set_jwt_secret(uzs_auth *a, const void *secret, size_t len, const c
                             size_t err_size) {
     if (!source) source = "JWT secret";
     if (!a || (!secret && len)) {
-        set_err(err, err_size, "uzs_auth_set_jwt_secret: no auth object or secret");
+        uzw_errf(err, err_size, "uzs_auth_set_jwt_secret: no auth object or secret");
         return -1;
     }
     if (a->secret) {
-        set_err(err, err_size, "%s: a JWT secret is already set (only one is used)", source);
+        uzw_errf(err, err_size, "%s: a JWT secret is already set (only one is used)", source);
         return -1;
     }
     if (len < UZS_AUTH_MIN_SECRET_LEN) {
-        set_err(err, err_size, "%s: the JWT secret is %zu bytes; HS256 needs at least %d (RFC 7518 3.2)", source, len,
+        uzw_errf(err, err_size, "%s: the JWT secret is %zu bytes; HS256 needs at least %d (RFC 7518 3.2)", source, len,
                 UZS_AUTH_MIN_SECRET_LEN);
         return -1;
     }
     if (len > UZS_AUTH_MAX_SECRET_LEN) {
-        set_err(err, err_size, "%s: the JWT secret is %zu bytes; at most %d are allowed", source, len,
+        uzw_errf(err, err_size, "%s: the JWT secret is %zu bytes; at most %d are allowed", source, len,
                 UZS_AUTH_MAX_SECRET_LEN);
         return -1;
     }
     a->secret = malloc(len);
     if (!a->secret) {
-        set_err(err, err_size, "%s: out of memory", source);
+        uzw_errf(err, err_size, "%s: out of memory", source);
         return -1;
     }
     memcpy(a->secret, secret, len);
@@ -296,7 +289,7 @@ int uzs_auth_set_jwt_secret(uzs_auth *a, const void *secret, size_t len, const c
 
 int uzs_auth_load_jwt_secret_file(uzs_auth *a, const char *path, char *err, size_t err_size) {
     if (!a || !path) {
-        set_err(err, err_size, "uzs_auth_load_jwt_secret_file: no auth object or path");
+        uzw_errf(err, err_size, "uzs_auth_load_jwt_secret_file: no auth object or path");
         return -1;
     }
     char *data;
@@ -316,7 +309,7 @@ int uzs_auth_load_env(uzs_auth *a, const char *keys_var, const char *secret_var,
                       size_t err_size) {
     if (added) *added = 0;
     if (!a) {
-        set_err(err, err_size, "uzs_auth_load_env: no auth object");
+        uzw_errf(err, err_size, "uzs_auth_load_env: no auth object");
         return -1;
     }
     if (!keys_var) keys_var = UZS_AUTH_DEFAULT_KEYS_ENV;

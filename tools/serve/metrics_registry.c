@@ -8,14 +8,7 @@
 #include <string.h>
 
 #include "metrics_internal.h"
-
-static void set_err(char *err, size_t err_size, const char *fmt, ...) {
-    if (!err || !err_size) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_size, fmt, ap);
-    va_end(ap);
-}
+#include "core/util.h" /* uzw_errf */
 
 /* ---------------------------------------------------------------- names and text */
 
@@ -121,57 +114,57 @@ static const char *type_name(uzs_metric_type t) {
 static int check_desc(const uzs_metric_desc *d, char *err, size_t err_size) {
     if (d->type != UZS_METRIC_COUNTER && d->type != UZS_METRIC_GAUGE && d->type != UZS_METRIC_HISTOGRAM &&
         d->type != UZS_METRIC_INFO) {
-        set_err(err, err_size, "metric type %d is not one of counter, gauge, histogram, info", (int)d->type);
+        uzw_errf(err, err_size, "metric type %d is not one of counter, gauge, histogram, info", (int)d->type);
         return -1;
     }
     if (!name_ok(d->name, 1)) {
-        set_err(err, err_size, "metric name \"%s\" is not [a-zA-Z_:][a-zA-Z0-9_:]*", d->name ? d->name : "(null)");
+        uzw_errf(err, err_size, "metric name \"%s\" is not [a-zA-Z_:][a-zA-Z0-9_:]*", d->name ? d->name : "(null)");
         return -1;
     }
     if (d->help && !utf8_ok((const unsigned char *)d->help, strlen(d->help))) {
-        set_err(err, err_size, "%s: the help text is not UTF-8", d->name);
+        uzw_errf(err, err_size, "%s: the help text is not UTF-8", d->name);
         return -1;
     }
     if (d->n_labels < 0 || d->n_labels > UZS_METRICS_MAX_LABELS || (d->n_labels && !d->labels)) {
-        set_err(err, err_size, "%s: %d label names (0 to %d allowed)", d->name, d->n_labels, UZS_METRICS_MAX_LABELS);
+        uzw_errf(err, err_size, "%s: %d label names (0 to %d allowed)", d->name, d->n_labels, UZS_METRICS_MAX_LABELS);
         return -1;
     }
     for (int k = 0; k < d->n_labels; k++) {
         const char *l = d->labels[k];
         if (!name_ok(l, 0) || strncmp(l, "__", 2) == 0) {
-            set_err(err, err_size, "%s: label name \"%s\" is not [a-zA-Z_][a-zA-Z0-9_]* or starts with __", d->name,
+            uzw_errf(err, err_size, "%s: label name \"%s\" is not [a-zA-Z_][a-zA-Z0-9_]* or starts with __", d->name,
                     l ? l : "(null)");
             return -1;
         }
         if (d->type == UZS_METRIC_HISTOGRAM && strcmp(l, "le") == 0) {
-            set_err(err, err_size, "%s: a histogram cannot have a label named le", d->name);
+            uzw_errf(err, err_size, "%s: a histogram cannot have a label named le", d->name);
             return -1;
         }
         for (int j = 0; j < k; j++)
             if (strcmp(d->labels[j], l) == 0) {
-                set_err(err, err_size, "%s: label name %s given twice", d->name, l);
+                uzw_errf(err, err_size, "%s: label name %s given twice", d->name, l);
                 return -1;
             }
     }
     if (d->type == UZS_METRIC_HISTOGRAM) {
         if (d->n_buckets < 1 || d->n_buckets > UZS_METRICS_MAX_BUCKETS || !d->buckets) {
-            set_err(err, err_size, "%s: %d buckets (1 to %d allowed; +Inf is added)", d->name, d->n_buckets,
+            uzw_errf(err, err_size, "%s: %d buckets (1 to %d allowed; +Inf is added)", d->name, d->n_buckets,
                     UZS_METRICS_MAX_BUCKETS);
             return -1;
         }
         for (int b = 0; b < d->n_buckets; b++) {
             if (!isfinite(d->buckets[b]) || (b > 0 && !(d->buckets[b] > d->buckets[b - 1]))) {
-                set_err(err, err_size, "%s: bucket bounds must be finite and strictly increasing (bound %d)", d->name,
+                uzw_errf(err, err_size, "%s: bucket bounds must be finite and strictly increasing (bound %d)", d->name,
                         b);
                 return -1;
             }
         }
     } else if (d->n_buckets != 0) {
-        set_err(err, err_size, "%s: only a histogram has buckets", d->name);
+        uzw_errf(err, err_size, "%s: only a histogram has buckets", d->name);
         return -1;
     }
     if (d->max_series < 0 || d->max_series > UZS_METRICS_MAX_SERIES) {
-        set_err(err, err_size, "%s: max_series %d (0 to %d allowed)", d->name, d->max_series, UZS_METRICS_MAX_SERIES);
+        uzw_errf(err, err_size, "%s: max_series %d (0 to %d allowed)", d->name, d->max_series, UZS_METRICS_MAX_SERIES);
         return -1;
     }
     return 0;
@@ -181,14 +174,14 @@ static int series_create(uzs_metric *f, const char *const *values, unsigned long
 
 uzs_metric *uzs_metrics_register(uzs_metrics *m, const uzs_metric_desc *d, char *err, size_t err_size) {
     if (!m || !d) {
-        set_err(err, err_size, "uzs_metrics_register: no registry or description");
+        uzw_errf(err, err_size, "uzs_metrics_register: no registry or description");
         return NULL;
     }
     if (check_desc(d, err, err_size)) return NULL;
     uzs_metric *f = calloc(1, sizeof *f);
     if (!f || pthread_mutex_init(&f->mu, NULL) != 0) {
         free(f);
-        set_err(err, err_size, "%s: out of memory", d->name);
+        uzw_errf(err, err_size, "%s: out of memory", d->name);
         return NULL;
     }
     f->type = d->type;
@@ -203,7 +196,7 @@ uzs_metric *uzs_metrics_register(uzs_metrics *m, const uzs_metric_desc *d, char 
     uzs_series *only = NULL;
     if (!oom && f->n_labels == 0 && series_create(f, NULL, 0, &only) != UZS_METRIC_OK) oom = 1;
     if (oom) {
-        set_err(err, err_size, "%s: out of memory", d->name);
+        uzw_errf(err, err_size, "%s: out of memory", d->name);
         free_family(f);
         return NULL;
     }
@@ -221,10 +214,10 @@ uzs_metric *uzs_metrics_register(uzs_metrics *m, const uzs_metric_desc *d, char 
     }
     if (clash || m->n_families == UZS_METRICS_MAX_FAMILIES) {
         if (clash)
-            set_err(err, err_size, "%s (%s): the name clashes with the metric %s already registered", f->name,
+            uzw_errf(err, err_size, "%s (%s): the name clashes with the metric %s already registered", f->name,
                     type_name(f->type), clash);
         else
-            set_err(err, err_size, "%s: more than %d metric families", f->name, UZS_METRICS_MAX_FAMILIES);
+            uzw_errf(err, err_size, "%s: more than %d metric families", f->name, UZS_METRICS_MAX_FAMILIES);
         pthread_mutex_unlock(&m->mu);
         free_family(f);
         return NULL;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "protocol.h"
+#include "core/util.h" /* uzw_errf */
 
 enum { PHASE_WANT_HELLO = 0, PHASE_STREAM = 1, PHASE_ENDED = 2, PHASE_FAILED = 3 };
 
@@ -49,15 +50,6 @@ const char *uzs_frame_type_name(int type) {
     case UZS_FRAME_PING: return "PING";
     default: return NULL;
     }
-}
-
-static void set_err(char *err, size_t err_size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t err_size, const char *fmt, ...) {
-    if (!err || !err_size) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_size, fmt, ap);
-    va_end(ap);
 }
 
 /* The largest payload a frame of this type may carry. */
@@ -104,7 +96,7 @@ static int fail(uzs_frame_decoder *d, uzs_error_code code, uint64_t at, char *er
     free(d->buf); /* a failed stream holds no memory */
     d->buf = NULL;
     d->cap = 0;
-    set_err(err, err_size, "%s", d->message);
+    uzw_errf(err, err_size, "%s", d->message);
     return -1;
 }
 
@@ -182,7 +174,7 @@ static int emit(uzs_frame_decoder *d, const uint8_t *payload, uzs_frame *out) {
 int uzs_frame_decoder_next(uzs_frame_decoder *d, const uint8_t **data, size_t *len, uzs_frame *out,
                            char *err, size_t err_size) {
     if (d->phase == PHASE_FAILED) {
-        set_err(err, err_size, "%s", d->message);
+        uzw_errf(err, err_size, "%s", d->message);
         return -1;
     }
     for (;;) {
@@ -236,26 +228,26 @@ int uzs_frame_decoder_next(uzs_frame_decoder *d, const uint8_t **data, size_t *l
 
 int uzs_frame_decoder_eof(const uzs_frame_decoder *d, char *err, size_t err_size) {
     if (d->phase == PHASE_FAILED) {
-        set_err(err, err_size, "%s", d->message);
+        uzw_errf(err, err_size, "%s", d->message);
         return -1;
     }
     if (d->hdr_have > 0 && d->hdr_have < UZS_FRAME_HEADER_BYTES) {
-        set_err(err, err_size, "connection closed inside the header of frame %llu (%u of %d bytes)",
+        uzw_errf(err, err_size, "connection closed inside the header of frame %llu (%u of %d bytes)",
                 (unsigned long long)d->n_frames, (unsigned)d->hdr_have, UZS_FRAME_HEADER_BYTES);
         return -1;
     }
     if (d->hdr_have == UZS_FRAME_HEADER_BYTES) {
-        set_err(err, err_size, "connection closed inside %s frame %llu (%u of %u payload bytes)",
+        uzw_errf(err, err_size, "connection closed inside %s frame %llu (%u of %u payload bytes)",
                 uzs_frame_type_name(d->hdr[0]), (unsigned long long)d->n_frames, (unsigned)d->have,
                 (unsigned)d->need);
         return -1;
     }
     if (d->phase == PHASE_WANT_HELLO) {
-        set_err(err, err_size, "connection closed before HELLO");
+        uzw_errf(err, err_size, "connection closed before HELLO");
         return -1;
     }
     if (d->phase == PHASE_STREAM) {
-        set_err(err, err_size, "connection closed without END after %llu frames", (unsigned long long)d->n_frames);
+        uzw_errf(err, err_size, "connection closed without END after %llu frames", (unsigned long long)d->n_frames);
         return -1;
     }
     return 0;
@@ -267,15 +259,15 @@ int uzs_frame_header(uint8_t out[UZS_FRAME_HEADER_BYTES], uzs_frame_type type, s
                      size_t err_size) {
     const char *name = uzs_frame_type_name((int)type);
     if (!name) {
-        set_err(err, err_size, "unknown frame type 0x%02x", (unsigned)type & 0xffu);
+        uzw_errf(err, err_size, "unknown frame type 0x%02x", (unsigned)type & 0xffu);
         return -1;
     }
     if ((type == UZS_FRAME_END || type == UZS_FRAME_PING) && len != 0) {
-        set_err(err, err_size, "%s carries no payload (got %zu bytes)", name, len);
+        uzw_errf(err, err_size, "%s carries no payload (got %zu bytes)", name, len);
         return -1;
     }
     if (len > type_limit((int)type) && (type == UZS_FRAME_HELLO || type == UZS_FRAME_AUDIO)) {
-        set_err(err, err_size, "%s payload of %zu bytes is over the limit of %u bytes", name, len,
+        uzw_errf(err, err_size, "%s payload of %zu bytes is over the limit of %u bytes", name, len,
                 (unsigned)type_limit((int)type));
         return -1;
     }
@@ -292,11 +284,11 @@ long uzs_frame_encode(uzs_frame_type type, const void *payload, size_t len, uint
     uint8_t hdr[UZS_FRAME_HEADER_BYTES];
     if (uzs_frame_header(hdr, type, len, err, err_size) != 0) return -1;
     if (len && !payload) {
-        set_err(err, err_size, "%s payload of %zu bytes is NULL", uzs_frame_type_name((int)type), len);
+        uzw_errf(err, err_size, "%s payload of %zu bytes is NULL", uzs_frame_type_name((int)type), len);
         return -1;
     }
     if (!out || cap < UZS_FRAME_HEADER_BYTES + len) {
-        set_err(err, err_size, "%s frame needs %zu bytes, the buffer has %zu", uzs_frame_type_name((int)type),
+        uzw_errf(err, err_size, "%s frame needs %zu bytes, the buffer has %zu", uzs_frame_type_name((int)type),
                 UZS_FRAME_HEADER_BYTES + len, out ? cap : (size_t)0);
         return -1;
     }

@@ -11,15 +11,7 @@
 #include <string.h>
 
 #include "protocol.h"
-
-static void set_err(char *err, size_t err_size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t err_size, const char *fmt, ...) {
-    if (!err || !err_size) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_size, fmt, ap);
-    va_end(ap);
-}
+#include "core/util.h" /* uzw_errf */
 
 /* For messages: the first 32 bytes of s[n] with anything but printable ASCII (and '"') shown as
  * '?', then "..." if cut. Keeps client text from putting control bytes or broken UTF-8 in logs. */
@@ -356,21 +348,21 @@ static int read_fields(json_t *obj, uzs_hello *h, char *why, size_t why_size) {
 int uzs_hello_parse(const void *json, size_t len, uzs_hello *out, char *err, size_t err_size) {
     uzs_hello_defaults(out);
     if (len == 0 || !json) {
-        set_err(err, err_size, "HELLO: the payload is empty; it must be a JSON object");
+        uzw_errf(err, err_size, "HELLO: the payload is empty; it must be a JSON object");
         return -1;
     }
     if (len > UZS_MAX_HELLO_BYTES) {
-        set_err(err, err_size, "HELLO: %zu bytes is over the limit of %u", len, UZS_MAX_HELLO_BYTES);
+        uzw_errf(err, err_size, "HELLO: %zu bytes is over the limit of %u", len, UZS_MAX_HELLO_BYTES);
         return -1;
     }
     json_error_t jerr;
     json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        set_err(err, err_size, "HELLO: not valid JSON at byte %d: %s", jerr.position, jerr.text);
+        uzw_errf(err, err_size, "HELLO: not valid JSON at byte %d: %s", jerr.position, jerr.text);
         return -1;
     }
     if (!json_is_object(root)) {
-        set_err(err, err_size, "HELLO: must be a JSON object, got %s", json_kind(root));
+        uzw_errf(err, err_size, "HELLO: must be a JSON object, got %s", json_kind(root));
         json_decref(root);
         return -1;
     }
@@ -380,7 +372,7 @@ int uzs_hello_parse(const void *json, size_t len, uzs_hello *out, char *err, siz
     if (rc != 0) {
         uzs_hello_forget_key(out);
         uzs_hello_defaults(out);
-        set_err(err, err_size, "HELLO: %s", why);
+        uzw_errf(err, err_size, "HELLO: %s", why);
         return -1;
     }
     return 0;
@@ -395,14 +387,14 @@ char *uzs_hello_encode(const uzs_hello *h, size_t *len, char *err, size_t err_si
     const char *fmt = uzs_pcm_format_name(h->format), *task = uzs_task_name(h->task),
                *script = uzs_uz_script_name(h->uz_script);
     if (!fmt || !task || !script) {
-        set_err(err, err_size, "HELLO: format, task or uz_script out of range");
+        uzw_errf(err, err_size, "HELLO: format, task or uz_script out of range");
         return NULL;
     }
     /* every string field must be NUL-terminated inside its array */
     if (!memchr(h->language, 0, sizeof h->language) || !memchr(h->languages, 0, sizeof h->languages) ||
         !memchr(h->adapter, 0, sizeof h->adapter) || !memchr(h->api_key, 0, sizeof h->api_key) ||
         !memchr(h->id, 0, sizeof h->id)) {
-        set_err(err, err_size, "HELLO: a string field is not NUL-terminated");
+        uzw_errf(err, err_size, "HELLO: a string field is not NUL-terminated");
         return NULL;
     }
     json_t *o = json_object();
@@ -424,7 +416,7 @@ char *uzs_hello_encode(const uzs_hello *h, size_t *len, char *err, size_t err_si
     char *s = bad ? NULL : json_dumps(o, JSON_COMPACT);
     json_decref(o);
     if (!s) {
-        set_err(err, err_size, "HELLO: a string field is not valid UTF-8, or out of memory");
+        uzw_errf(err, err_size, "HELLO: a string field is not valid UTF-8, or out of memory");
         return NULL;
     }
     /* what we send must be what a server accepts */
@@ -434,7 +426,7 @@ char *uzs_hello_encode(const uzs_hello *h, size_t *len, char *err, size_t err_si
     int rc = uzs_hello_parse(s, n, &check, why, sizeof why);
     uzs_hello_forget_key(&check);
     if (rc != 0) {
-        set_err(err, err_size, "%s", why);
+        uzw_errf(err, err_size, "%s", why);
         free(s);
         return NULL;
     }

@@ -14,15 +14,7 @@
 #include <string.h>
 
 #include "protocol.h"
-
-static void set_err(char *err, size_t err_size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t err_size, const char *fmt, ...) {
-    if (!err || !err_size) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_size, fmt, ap);
-    va_end(ap);
-}
+#include "core/util.h" /* uzw_errf */
 
 uint32_t uzs_pcm_frame_bytes(uzs_pcm_format format, int channels) {
     if (channels < 1 || channels > UZS_MAX_CHANNELS) return 0;
@@ -52,20 +44,20 @@ long uzs_pcm_to_mono(uzs_pcm_format format, int channels, const void *payload, s
                      char *err, size_t err_size) {
     const uint32_t fb = uzs_pcm_frame_bytes(format, channels);
     if (!fb) {
-        set_err(err, err_size, "AUDIO: bad sample format %d or channel count %d", (int)format, channels);
+        uzw_errf(err, err_size, "AUDIO: bad sample format %d or channel count %d", (int)format, channels);
         return -1;
     }
     if (len % fb != 0) {
-        set_err(err, err_size, "AUDIO: %zu bytes is not a whole number of %u-byte sample frames", len, (unsigned)fb);
+        uzw_errf(err, err_size, "AUDIO: %zu bytes is not a whole number of %u-byte sample frames", len, (unsigned)fb);
         return -1;
     }
     const size_t n = len / fb;
     if (n > (size_t)LONG_MAX) {
-        set_err(err, err_size, "AUDIO: %zu sample frames is too many", n);
+        uzw_errf(err, err_size, "AUDIO: %zu sample frames is too many", n);
         return -1;
     }
     if (n && (!payload || !mono)) {
-        set_err(err, err_size, "AUDIO: NULL payload or output");
+        uzw_errf(err, err_size, "AUDIO: NULL payload or output");
         return -1;
     }
     const uint8_t *p = payload;
@@ -83,7 +75,7 @@ long uzs_pcm_to_mono(uzs_pcm_format format, int channels, const void *payload, s
         for (int c = 0; c < channels; c++) {
             float x = f32_at(p + 4 * c);
             if (!isfinite(x)) {
-                set_err(err, err_size, "AUDIO: sample frame %zu, channel %d is %s; f32le samples must be finite", i, c,
+                uzw_errf(err, err_size, "AUDIO: sample frame %zu, channel %d is %s; f32le samples must be finite", i, c,
                         isnan(x) ? "NaN" : "infinite");
                 return -1;
             }
