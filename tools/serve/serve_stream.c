@@ -163,15 +163,16 @@ static int emit(uzs_stream_conn *c) {
         size_t o = 0;
         int nsw = 0;
         double t_now = now_s();
+        /* the engine's word records may move as it appends more: only this call's pointers are used */
+        const char *prev = c->last_lang[0] ? c->last_lang : NULL;
         for (int i = 0; i < k; i++) {
             int j = c->sent_words + i;
             w[i] = (uzs_word){uzw_stream_word_text(c->st, j), uzw_stream_word_start(c->st, j), uzw_stream_word_end(c->st, j),
                               uzw_stream_word_prob(c->st, j), uzw_stream_word_language(c->st, j)};
             o += (size_t)snprintf(text + o, tl - o, "%s", w[i].word);
             const char *lang = w[i].language && w[i].language[0] ? w[i].language : NULL;
-            if (lang && c->last_lang && strcmp(lang, c->last_lang) != 0)
-                sw[nsw++] = (uzs_switch){w[i].start, c->last_lang, lang};
-            if (lang) c->last_lang = lang; /* points into the engine stream: final words never move */
+            if (lang && prev && strcmp(lang, prev) != 0) sw[nsw++] = (uzs_switch){w[i].start, prev, lang};
+            if (lang) prev = lang;
             if (c->n_lat == c->cap_lat) {
                 int cap = c->cap_lat ? 2 * c->cap_lat : 256;
                 double *nl = realloc(c->lat, sizeof(double) * (size_t)cap);
@@ -184,6 +185,7 @@ static int emit(uzs_stream_conn *c) {
         if (fm.end < fm.start) fm.end = fm.start;
         size_t len;
         char *line = uzs_msg_final(&fm, &len);
+        if (prev && prev != c->last_lang) snprintf(c->last_lang, sizeof c->last_lang, "%s", prev);
         free(w), free(sw), free(text);
         c->sent_words = n;
         if (send_line(c, line, len) != 0) return -1;

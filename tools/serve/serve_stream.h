@@ -34,7 +34,7 @@ typedef struct {
     int sent_words;              /* final words already sent */
     uint64_t seq;                /* next final's number */
     char *last_interim;
-    const char *last_lang;       /* language of the last word sent (switch points) */
+    char last_lang[8];           /* language of the last word sent (switch points); "" none */
     double *arr_t, *arr_wall;    /* [n_arr] stream seconds received by wall time (latency) */
     int n_arr, cap_arr;
     double *lat;                 /* [n_lat] seconds from a word's end arriving to its final */
