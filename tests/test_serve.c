@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "http_server.h"
 #include "protocol.h"
 #include "server.h"
 #include "testutil.h"
@@ -267,4 +268,60 @@ Test(serve, disconnects_free_the_stream_and_stop_drains) {
     cr_assert_str_eq(json_string_value(json_object_get(last_of(lines, "error"), "code")), "shutting_down");
     json_decref(lines);
     free(pcm);
+}
+
+/* A raw HTTP/1.1 GET over loopback: the whole response (status line, headers, body) into out. */
+static int http_get(int port, const char *path, char *out, size_t cap) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    char req[256];
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", path);
+    cr_assert_eq(send(fd, req, (size_t)n, MSG_NOSIGNAL), n);
+    size_t got = 0;
+    for (;;) {
+        struct pollfd pf = {fd, POLLIN, 0};
+        if (poll(&pf, 1, 5000) <= 0) break;
+        ssize_t k = recv(fd, out + got, cap - 1 - got, 0);
+        if (k <= 0) break;
+        got += (size_t)k;
+        out[got] = 0;
+        const char *cl = strstr(out, "content-length:"), *hdr_end = strstr(out, "\r\n\r\n"); /* lws writes it lower-case */
+        if (cl && hdr_end && got >= (size_t)(hdr_end + 4 - out) + (size_t)atol(cl + 15)) break;
+    }
+    out[got] = 0;
+    close(fd);
+    int status = 0;
+    sscanf(out, "HTTP/1.1 %d", &status);
+    return status;
+}
+
+static int never_ready(void *user) { (void)user; return 0; }
+
+Test(serve, http_health_ready_metrics) {
+    uzs_metrics *reg = uzs_metrics_new();
+    uzs_server_metrics sm;
+    char err[256];
+    cr_assert_eq(uzs_server_metrics_register(reg, &sm, err, sizeof err), 0, "%s", err);
+    uzs_http_config hc = {"127.0.0.1", 0, reg, &sm, NULL, NULL};
+    uzs_http *h;
+    cr_assert_eq(uzs_http_start(&hc, &h, err, sizeof err), 0, "%s", err);
+    static char out[1 << 16];
+    int port = uzs_http_port(h);
+    cr_assert_gt(port, 0);
+    cr_assert_eq(http_get(port, "/health", out, sizeof out), 200, "%s", out);
+    cr_assert(strstr(out, "\"ok\""), "%s", out);
+    cr_assert_eq(http_get(port, "/ready", out, sizeof out), 200, "%s", out);
+    cr_assert_eq(http_get(port, "/metrics", out, sizeof out), 200, "%s", out);
+    cr_assert(strstr(out, "text/plain; version=0.0.4"), "%s", out);
+    cr_assert(strstr(out, "asr_requests_total{endpoint=\"/health\",status=\"200\"} 1"), "%s", out);
+    cr_assert_eq(http_get(port, "/transcribe", out, sizeof out), 501, "%s", out);
+    cr_assert_eq(http_get(port, "/nowhere", out, sizeof out), 404, "%s", out);
+    uzs_http_stop(h);
+    hc.ready = never_ready;
+    cr_assert_eq(uzs_http_start(&hc, &h, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(http_get(uzs_http_port(h), "/ready", out, sizeof out), 503, "%s", out);
+    uzs_http_stop(h);
+    uzs_metrics_free(reg);
 }

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "cli_adapters.h"
 #include "metrics_registry.h"
+#include "http_server.h"
 #include "server.h"
 
 static void help(FILE *f) {
@@ -18,7 +19,9 @@ static void help(FILE *f) {
             "usage: uzwhisper serve [options]\n"
             "  -m, --model PATH          weight file (default: $UZWHISPER_MODEL or the installed default model)\n"
             "      --tcp-port N          raw-TCP streaming port, uzw-stream/1 (default 9090; 0: any free port)\n"
+            "      --http-port N         HTTP port: GET /health, /ready, /metrics (default 8080; 0: any free port)\n"
             "      --bind ADDR           address to listen on (default 0.0.0.0)\n"
+            "      --device D            cpu (default), cuda or cuda:N: where each stream's passes run\n"
             "      --api-keys FILE       API keys, one per line (also $UZWHISPER_API_KEYS); none: auth off\n"
             "      --jwt-secret-file F   HS256 secret for JSON Web Tokens (also $UZWHISPER_JWT_SECRET)\n"
             "      --max-connections N   streams at once (default 16); more get \"overloaded\"\n"
@@ -32,7 +35,8 @@ static void help(FILE *f) {
             "                            merges a LoRA into the served model (docs/adapters.md)\n"
             "  -v, --verbose\n"
             "  -h, --help\n"
-            "The HTTP and WebSocket front ends (--http-port) are not built yet (issue 8).\n");
+            "POST /transcribe, /transcribe/batch, /v1/audio/transcriptions and the WebSocket /ws/transcribe\n"
+            "answer 501 until they are built (issue 8).\n");
 }
 
 static const uzw_adapter *find_adapter(void *user, const char *name) {
@@ -40,6 +44,18 @@ static const uzw_adapter *find_adapter(void *user, const char *name) {
     for (int i = 0; i < ads->n_named; i++)
         if (strcmp(ads->named[i].name, name) == 0) return ads->named[i].a;
     return NULL;
+}
+
+typedef struct {
+    uzs_server *srv;
+    int max_connections;
+    volatile int stopping;
+} ready_state;
+
+/* Ready: serving, not stopping, and room for another stream. */
+static int is_ready(void *user) {
+    ready_state *r = user;
+    return r->srv && !r->stopping && uzs_server_active(r->srv) < r->max_connections;
 }
 
 static int parse_seconds(const char *s, double lo, double hi, double *out) {
@@ -51,9 +67,10 @@ static int parse_seconds(const char *s, double lo, double hi, double *out) {
 }
 
 int cmd_serve(int argc, char **argv) {
-    enum { O_TCP = 256, O_BIND, O_KEYS, O_JWT, O_MAXC, O_WORKERS, O_IDLE, O_MAXA, O_STEP, O_LANGS, O_ADAPTER };
+    enum { O_TCP = 256, O_HTTP, O_BIND, O_DEVICE, O_KEYS, O_JWT, O_MAXC, O_WORKERS, O_IDLE, O_MAXA, O_STEP, O_LANGS, O_ADAPTER };
     static const struct option opts[] = {
-        {"model", required_argument, 0, 'm'}, {"tcp-port", required_argument, 0, O_TCP}, {"bind", required_argument, 0, O_BIND},
+        {"model", required_argument, 0, 'm'}, {"tcp-port", required_argument, 0, O_TCP}, {"http-port", required_argument, 0, O_HTTP},
+        {"bind", required_argument, 0, O_BIND}, {"device", required_argument, 0, O_DEVICE},
         {"api-keys", required_argument, 0, O_KEYS}, {"jwt-secret-file", required_argument, 0, O_JWT},
         {"max-connections", required_argument, 0, O_MAXC}, {"workers", required_argument, 0, O_WORKERS},
         {"threads", required_argument, 0, 't'}, {"idle-timeout", required_argument, 0, O_IDLE},
@@ -63,7 +80,7 @@ int cmd_serve(int argc, char **argv) {
     uzs_server_config cfg = uzs_server_default_config();
     cfg.tcp_port = 9090;
     const char *model_arg = NULL, *keys_file = NULL, *jwt_file = NULL;
-    int verbose = 0, c;
+    int verbose = 0, c, http_port = 8080;
     double step = cfg.step_s;
     char err[2048];
     cli_adapters ads;
@@ -73,7 +90,9 @@ int cmd_serve(int argc, char **argv) {
         switch (c) {
         case 'm': model_arg = optarg; break;
         case O_TCP: if (cli_parse_int(optarg, 0, 65535, &cfg.tcp_port)) { cli_error("bad --tcp-port '%s'", optarg); return UZW_EXIT_USAGE; } break;
+        case O_HTTP: if (cli_parse_int(optarg, 0, 65535, &http_port)) { cli_error("bad --http-port '%s'", optarg); return UZW_EXIT_USAGE; } break;
         case O_BIND: cfg.bind_addr = optarg; break;
+        case O_DEVICE: cfg.device = optarg; break;
         case O_KEYS: keys_file = optarg; break;
         case O_JWT: jwt_file = optarg; break;
         case O_MAXC: if (cli_parse_int(optarg, 1, 100000, &cfg.max_connections)) { cli_error("bad --max-connections '%s'", optarg); return UZW_EXIT_USAGE; } break;
@@ -131,7 +150,16 @@ int cmd_serve(int argc, char **argv) {
         cli_error("metrics: %s", reg ? err : "out of memory");
         return UZW_EXIT_INTERNAL;
     }
-    uzs_server_metrics_set_model(&sm, uzw_model_get_str(model, "type"), uzw_model_get_str(model, "dtype"), "cpu");
+    if (cfg.device && strcmp(cfg.device, "cpu") != 0) { /* fail now, not on the first stream */
+        uzw_context *probe;
+        uzw_status ds = uzw_context_create(model, &probe);
+        if (ds == UZW_OK) ds = uzw_context_set_device(probe, cfg.device);
+        if (ds != UZW_OK) cli_error("--device %s: %s", cfg.device, probe ? uzw_last_error(probe) : "out of memory");
+        uzw_context_free(probe);
+        if (ds != UZW_OK) return UZW_EXIT_USAGE;
+    }
+    uzs_server_metrics_set_model(&sm, uzw_model_get_str(model, "type"), uzw_model_get_str(model, "dtype"),
+                                 cfg.device ? cfg.device : "cpu");
     cfg.model = model;
     cfg.model_type = uzw_model_get_str(model, "type");
     cfg.auth = auth;
@@ -150,13 +178,24 @@ int cmd_serve(int argc, char **argv) {
         cli_error("%s", err);
         return UZW_EXIT_INTERNAL;
     }
-    fprintf(stderr, "uzwhisper: serving %s on tcp %s:%d (uzw-stream/1), %d streams at most, %d decoding passes at once\n",
-            model_path, cfg.bind_addr, uzs_server_tcp_port(srv), cfg.max_connections, cfg.max_passes);
+    ready_state rs = {srv, cfg.max_connections, 0};
+    uzs_http_config hc = {cfg.bind_addr, http_port, reg, &sm, is_ready, &rs};
+    uzs_http *http;
+    if (uzs_http_start(&hc, &http, err, sizeof err) != 0) {
+        cli_error("%s", err);
+        uzs_server_stop(srv, 0);
+        return UZW_EXIT_INTERNAL;
+    }
+    fprintf(stderr, "uzwhisper: serving %s on tcp %s:%d (uzw-stream/1) and http port %d, %d streams at most, %d decoding "
+            "passes at once\n", model_path, cfg.bind_addr, uzs_server_tcp_port(srv), uzs_http_port(http), cfg.max_connections,
+            cfg.max_passes);
     int sig = 0;
     sigwait(&set, &sig);
+    rs.stopping = 1; /* /ready answers 503 from now on */
     fprintf(stderr, "uzwhisper: %s: no new streams; finishing %d open ones\n", sig == SIGTERM ? "SIGTERM" : "SIGINT",
             uzs_server_active(srv));
     uzs_server_stop(srv, 120.0);
+    uzs_http_stop(http);
     cli_adapters_free(&ads);
     uzs_metrics_free(reg);
     uzw_model_free(model);

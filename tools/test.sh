@@ -30,7 +30,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:ha
     ctest --test-dir build-asan --output-on-failure -j"$NPROC" -L cpu -E 'test_real_' | tee build/ctest-asan.log
 
 echo "== deployment files (deploy/validate.sh: Dockerfiles, Kubernetes schemas, Prometheus rules, dashboard)"
-bash deploy/validate.sh | tee build/deploy-validate.log
+bash deploy/validate.sh build/uzwhisper | tee build/deploy-validate.log
 
 echo "== fuzzing (${FUZZ_SECONDS} s per target)"
 bash tools/fuzz.sh "$FUZZ_SECONDS"

@@ -103,6 +103,10 @@ static int accept_hello(uzs_stream_conn *c, const uzs_frame *f) {
         uzs_stream_conn_fail(c, UZS_ERR_INTERNAL, "out of memory for a decoding context");
         return -1;
     }
+    if (cfg->device && strcmp(cfg->device, "cpu") != 0 && uzw_context_set_device(c->ctx, cfg->device) != UZW_OK) {
+        uzs_stream_conn_fail(c, UZS_ERR_INTERNAL, uzw_last_error(c->ctx));
+        return -1;
+    }
     uzw_params p = uzw_default_params();
     p.language = strcmp(c->hello.language, "auto") == 0 ? NULL : c->hello.language;
     p.languages = c->languages;

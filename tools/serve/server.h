@@ -36,6 +36,7 @@ typedef struct {
     int beam_size;                   /* decoding passes: 1 (greedy, default) or more             */
     int max_tokens;                  /* tokens per pass window (0: the engine's default, 224)    */
     const char *default_languages;   /* allowed languages when the client names none ("uz,ru")   */
+    const char *device;              /* "cpu" (NULL) or "cuda" / "cuda:N": each stream's context  */
     /* adapters a client may name in its HELLO ("adapter"); NULL: none */
     const uzw_adapter *(*find_adapter)(void *user, const char *name);
     void *adapter_user;
