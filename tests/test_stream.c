@@ -14,21 +14,24 @@
 #include "testutil.h"
 
 static char tmpdir[128], tiny[256];
-static int have_tiny;
+static uzw_model *m;      /* the tiny fixture model and a context over it, for every test */
+static uzw_context *ctx;
 
-static void setup(void) { have_tiny = tu_tmp_with_tiny_model("uzw-stream", tmpdir, sizeof tmpdir, tiny, sizeof tiny) == 0; }
+static void setup(void) {
+    if (tu_tmp_with_tiny_model("uzw-stream", tmpdir, sizeof tmpdir, tiny, sizeof tiny) != 0) return;
+    char err[256];
+    cr_assert_eq(uzw_model_load(tiny, NULL, &m, err, sizeof err), UZW_OK, "%s", err);
+    cr_assert_eq(uzw_context_create(m, &ctx), UZW_OK);
+}
 static void teardown(void) {
-    if (have_tiny) tu_rmtree(tmpdir);
+    uzw_context_free(ctx);
+    if (m) tu_rmtree(tmpdir);
+    uzw_model_free(m);
 }
 TestSuite(stream, .init = setup, .fini = teardown, .timeout = 600);
 
 Test(stream, arguments_and_silence) {
-    if (!have_tiny) cr_skip_test("tiny fixture model missing");
-    uzw_model *m;
-    char err[256];
-    cr_assert_eq(uzw_model_load(tiny, NULL, &m, err, sizeof err), UZW_OK, "%s", err);
-    uzw_context *ctx;
-    cr_assert_eq(uzw_context_create(m, &ctx), UZW_OK);
+    if (!m) cr_skip_test("tiny fixture model missing");
     uzw_stream *s;
     uzw_stream_params bad = uzw_stream_default_params();
     bad.step_s = 0;
@@ -45,17 +48,10 @@ Test(stream, arguments_and_silence) {
     cr_assert(fabs(uzw_stream_received(s) - 5.0) < 1e-6);
     uzw_stream_free(s);
     free(z);
-    uzw_context_free(ctx);
-    uzw_model_free(m);
 }
 
 Test(stream, tiny_model_invariants) {
-    if (!have_tiny) cr_skip_test("tiny fixture model missing");
-    uzw_model *m;
-    char err[256];
-    cr_assert_eq(uzw_model_load(tiny, NULL, &m, err, sizeof err), UZW_OK, "%s", err);
-    uzw_context *ctx;
-    cr_assert_eq(uzw_context_create(m, &ctx), UZW_OK);
+    if (!m) cr_skip_test("tiny fixture model missing");
     size_t n;
     float *pcm = tu_read_f32(tu_src("tests/fixtures/golden/pcm_jfk.f32"), &n);
     cr_assert(pcm);
@@ -66,7 +62,5 @@ Test(stream, tiny_model_invariants) {
     static tu_stream_word seen[4096];
     tu_run_stream(ctx, &p, pcm, n, 4000, seen, 4096, 0); /* random weights: word times are noise */
     free(pcm);
-    uzw_context_free(ctx);
-    uzw_model_free(m);
 }
 

@@ -81,15 +81,21 @@ int cli_adapters_for(const cli_adapters *c, const char *name, const uzw_adapter 
     for (int i = 0; i < c->n_always; i++) out[(*n)++] = c->always[i];
     if (!name) name = c->use;
     if (!name || !*name) return 0;
-    for (int i = 0; i < c->n_named; i++)
-        if (strcmp(c->named[i].name, name) == 0) {
-            out[(*n)++] = c->named[i].a;
-            return 0;
-        }
+    const uzw_adapter *a = cli_adapters_named(c, name);
+    if (a) {
+        out[(*n)++] = a;
+        return 0;
+    }
     size_t o = (size_t)snprintf(err, es, "no adapter named '%s' (loaded:", name);
     for (int i = 0; i < c->n_named && o < es; i++) o += (size_t)snprintf(err + o, es - o, " %s", c->named[i].name);
     if (o < es) snprintf(err + o, es - o, "%s); give it with --adapter %s=DIR", c->n_named ? "" : " none", name);
     return -1;
+}
+
+const uzw_adapter *cli_adapters_named(const cli_adapters *c, const char *name) {
+    for (int i = 0; i < c->n_named; i++)
+        if (strcmp(c->named[i].name, name) == 0) return c->named[i].a;
+    return NULL;
 }
 
 const char *cli_adapter_label(const cli_adapters *c, const uzw_adapter *a) {

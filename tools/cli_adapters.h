@@ -34,6 +34,8 @@ uzw_status cli_adapters_load(cli_adapters *c, uzw_model *model, int verbose, cha
 /* The adapters an input runs with: the merged-mode bottleneck ones, then the named one (name, or
  * --use-adapter when name is NULL). 0, or -1 with a message for an unknown name. */
 int cli_adapters_for(const cli_adapters *c, const char *name, const uzw_adapter **out, int *n, char *err, size_t err_size);
+/* The adapter given as --adapter NAME=DIR, or NULL. */
+const uzw_adapter *cli_adapters_named(const cli_adapters *c, const char *name);
 /* How outputs name an adapter: its NAME from --adapter NAME=DIR, else the adapter's own name. */
 const char *cli_adapter_label(const cli_adapters *c, const uzw_adapter *a);
 void cli_adapters_free(cli_adapters *c);

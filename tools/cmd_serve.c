@@ -39,12 +39,7 @@ static void help(FILE *f) {
             "answer 501 until they are built (issue 8).\n");
 }
 
-static const uzw_adapter *find_adapter(void *user, const char *name) {
-    cli_adapters *ads = user;
-    for (int i = 0; i < ads->n_named; i++)
-        if (strcmp(ads->named[i].name, name) == 0) return ads->named[i].a;
-    return NULL;
-}
+static const uzw_adapter *find_adapter(void *user, const char *name) { return cli_adapters_named(user, name); }
 
 typedef struct {
     uzs_server *srv;

@@ -19,6 +19,7 @@
 #include "audio/audio.h"
 #include "cli.h"
 #include "protocol.h"
+#include "core/util.h" /* uzw_now_ms */
 
 typedef struct {
     const char *host, *port;
@@ -32,11 +33,8 @@ typedef struct {
     double sent_s, accounted_s, p50, p95, wall_s;
 } stream_job;
 
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec / 1e9;
-}
+/* seconds on the monotonic clock */
+static double now_s(void) { return uzw_now_ms() / 1e3; }
 
 static int connect_to(const char *host, const char *port, char *err, size_t es) {
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res;

@@ -6,14 +6,12 @@
 #include <time.h>
 
 #include "serve_stream.h"
+#include "core/util.h" /* uzw_now_ms */
 
 #define SR 16000
 
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec / 1e9;
-}
+/* seconds on the monotonic clock */
+static double now_s(void) { return uzw_now_ms() / 1e3; }
 
 static int grow(void **p, size_t *cap, size_t need, size_t elem) {
     if (need <= *cap) return 0;

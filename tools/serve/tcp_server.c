@@ -18,6 +18,7 @@
 #include "protocol.h"
 #include "server.h"
 #include "serve_stream.h"
+#include "core/util.h" /* uzw_now_ms */
 
 struct uzs_server {
     uzs_server_config c;
@@ -43,11 +44,8 @@ uzs_server_config uzs_server_default_config(void) {
     return c;
 }
 
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec / 1e9;
-}
+/* seconds on the monotonic clock */
+static double now_s(void) { return uzw_now_ms() / 1e3; }
 
 /* ---------------------------------------------------------------- pass slots (serve_stream.h) */
 
