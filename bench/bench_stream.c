@@ -7,6 +7,7 @@
  * taken out (audio received when it became final minus its end), the real-time factor of the
  * decoding passes, and agreement of the streamed text with the offline transcript of each file. */
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 
 #include "bench_time.h"
 #include "decode/context.h"
+#include "metrics.h" /* tools/eval: uze_wer_counts */
 #include "uzwhisper.h"
 
 static void sleep_until(double t_ms) {
@@ -36,27 +38,10 @@ static void norm(const char *in, char *out, size_t cap) {
     out[o] = 0;
 }
 
-/* word-level edit distance between two normalised texts, over the reference's word count */
+/* word error rate of the normalised streamed text against the normalised offline one (tools/eval) */
 static double wer(const char *ref, const char *hyp) {
-    char *r = strdup(ref), *h = strdup(hyp);
-    char *rw[4096], *hw[4096], *sv;
-    int nr = 0, nh = 0;
-    for (char *t = strtok_r(r, " ", &sv); t && nr < 4096; t = strtok_r(NULL, " ", &sv)) rw[nr++] = t;
-    for (char *t = strtok_r(h, " ", &sv); t && nh < 4096; t = strtok_r(NULL, " ", &sv)) hw[nh++] = t;
-    int *prev = malloc(sizeof(int) * (size_t)(nh + 1)), *cur = malloc(sizeof(int) * (size_t)(nh + 1));
-    for (int j = 0; j <= nh; j++) prev[j] = j;
-    for (int i = 1; i <= nr; i++) {
-        cur[0] = i;
-        for (int j = 1; j <= nh; j++) {
-            int sub = prev[j - 1] + (strcmp(rw[i - 1], hw[j - 1]) != 0), del = prev[j] + 1, ins = cur[j - 1] + 1;
-            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-        }
-        int *t = prev;
-        prev = cur, cur = t;
-    }
-    double e = nr ? (double)prev[nh] / nr : 0;
-    free(prev), free(cur), free(r), free(h);
-    return e;
+    uze_counts c;
+    return uze_wer_counts(ref, hyp, &c) == 0 ? uze_error_rate(&c) : NAN;
 }
 
 int main(int argc, char **argv) {

@@ -57,6 +57,13 @@ static int is_writable(const uzw_model *m, const float *p) {
     return 0;
 }
 
+/* Is change i the first of the adapter's changes to its tensor? (each tensor is copied once) */
+static int first_change(const uzw_adapter *a, int i) {
+    for (int j = 0; j < i; j++)
+        if (strcmp(a->changes[j].name, a->changes[i].name) == 0) return 0;
+    return 1;
+}
+
 /* The tensor's current f32 values and where its pointer is stored. */
 static float **slot_ptr(uzw_model *m, const char *name) {
     const float **vec;
@@ -99,9 +106,7 @@ uzw_status uzw_model_merge_adapter(uzw_model *m, const uzw_adapter *a, char *err
             uzw_errf(err, es, "adapter %s changes '%s', which this model has no f32 copy of", a->name, a->changes[i].name);
             return UZW_ERR_INVALID_ARG;
         }
-        int first = 1; /* count each tensor once */
-        for (int j = 0; j < i; j++) first &= strcmp(a->changes[j].name, a->changes[i].name) != 0;
-        if (first && !is_writable(m, *p)) copy += n;
+        if (first_change(a, i) && !is_writable(m, *p)) copy += n;
     }
     float *block = copy ? malloc(sizeof(float) * copy) : NULL;
     if (copy && !block) {
@@ -110,10 +115,8 @@ uzw_status uzw_model_merge_adapter(uzw_model *m, const uzw_adapter *a, char *err
     }
     size_t used = 0;
     for (int i = 0; i < a->n_changes; i++) {
+        if (!first_change(a, i)) continue;
         const char *name = a->changes[i].name;
-        int first = 1;
-        for (int j = 0; j < i; j++) first &= strcmp(a->changes[j].name, name) != 0;
-        if (!first) continue;
         float **p = slot_ptr(m, name);
         int64_t r, c;
         size_t n;
