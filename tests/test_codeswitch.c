@@ -11,9 +11,7 @@
 #include "decode/context.h"
 #include "testutil.h"
 #include "uzwhisper.h"
-#include "../tools/output_json.c"
-#include "../tools/output_result.c"
-#include "../tools/output_subtitles.c"
+#include "output.h"
 
 static char g_dir[256], g_model_path[512];
 static uzw_model *g_model;

@@ -14,9 +14,7 @@
 
 #include "testutil.h"
 
-#include "../tools/output_json.c"
-#include "../tools/output_result.c"
-#include "../tools/output_subtitles.c"
+#include "output.h"
 
 /* ---------------------------------------------------------------- a strict SRT / VTT checker */
 
