@@ -304,7 +304,7 @@ Test(serve, http_health_ready_metrics) {
     uzs_server_metrics sm;
     char err[256];
     cr_assert_eq(uzs_server_metrics_register(reg, &sm, err, sizeof err), 0, "%s", err);
-    uzs_http_config hc = {"127.0.0.1", 0, reg, &sm, NULL, NULL};
+    uzs_http_config hc = {"127.0.0.1", 0, reg, &sm, NULL, NULL, NULL, 0, 0, 0};
     uzs_http *h;
     cr_assert_eq(uzs_http_start(&hc, &h, err, sizeof err), 0, "%s", err);
     static char out[1 << 16];
@@ -316,12 +316,12 @@ Test(serve, http_health_ready_metrics) {
     cr_assert_eq(http_get(port, "/metrics", out, sizeof out), 200, "%s", out);
     cr_assert(strstr(out, "text/plain; version=0.0.4"), "%s", out);
     cr_assert(strstr(out, "asr_requests_total{endpoint=\"/health\",status=\"200\"} 1"), "%s", out);
-    cr_assert_eq(http_get(port, "/transcribe", out, sizeof out), 501, "%s", out);
+    cr_assert_eq(http_get(port, "/transcribe", out, sizeof out), 405, "%s", out); /* it takes POST */
     cr_assert_eq(http_get(port, "/nowhere", out, sizeof out), 404, "%s", out);
-    uzs_http_stop(h);
+    uzs_http_stop(h, 1);
     hc.ready = never_ready;
     cr_assert_eq(uzs_http_start(&hc, &h, err, sizeof err), 0, "%s", err);
     cr_assert_eq(http_get(uzs_http_port(h), "/ready", out, sizeof out), 503, "%s", out);
-    uzs_http_stop(h);
+    uzs_http_stop(h, 1);
     uzs_metrics_free(reg);
 }

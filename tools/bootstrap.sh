@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PKGS="build-essential cmake pkg-config libfftw3-dev libsndfile1-dev libsamplerate0-dev libjansson-dev \
 libpcre2-dev libopenblas-openmp-dev zlib1g-dev libssl-dev libcriterion-dev clang python3 python3-pip \
-gnuplot-nox libwebsockets-dev libjwt-dev python3-venv yamllint shellcheck prometheus asterisk-core-sounds-ru asterisk-core-sounds-ru-wav pocketsphinx-testdata"
+gnuplot-nox libwebsockets-dev libjwt-dev curl python3-venv yamllint shellcheck prometheus asterisk-core-sounds-ru asterisk-core-sounds-ru-wav pocketsphinx-testdata"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

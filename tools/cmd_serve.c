@@ -1,5 +1,6 @@
 /* cmd_serve.c - `uzwhisper serve`: load the model once, then serve live streams over raw TCP
- * (docs/protocol.md) until SIGTERM / SIGINT, which stop accepting and let open streams finish. */
+ * (docs/protocol.md) and HTTP / WebSocket (docs/http.md) until SIGTERM / SIGINT, which stop
+ * accepting and let open streams and requests finish. */
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -19,7 +20,9 @@ static void help(FILE *f) {
             "usage: uzwhisper serve [options]\n"
             "  -m, --model PATH          weight file (default: $UZWHISPER_MODEL or the installed default model)\n"
             "      --tcp-port N          raw-TCP streaming port, uzw-stream/1 (default 9090; 0: any free port)\n"
-            "      --http-port N         HTTP port: GET /health, /ready, /metrics (default 8080; 0: any free port)\n"
+            "      --http-port N         HTTP port (default 8080; 0: any free port): POST /transcribe,\n"
+            "                            /transcribe/batch, /v1/audio/transcriptions, WebSocket /ws/transcribe,\n"
+            "                            GET /health, /ready, /metrics (docs/http.md)\n"
             "      --bind ADDR           address to listen on (default 0.0.0.0)\n"
             "      --device D            cpu (default), cuda or cuda:N: where each stream's passes run\n"
             "      --api-keys FILE       API keys, one per line (also $UZWHISPER_API_KEYS); none: auth off\n"
@@ -28,15 +31,17 @@ static void help(FILE *f) {
             "      --workers N           decoding passes at once (default: cores / threads)\n"
             "  -t, --threads N           CPU threads of one pass (default 2)\n"
             "      --idle-timeout S      end a stream after S seconds without a frame (default 30)\n"
-            "      --max-audio S         audio seconds one stream may send (default 3600)\n"
+            "      --max-audio S         audio seconds of one stream or uploaded file (default 3600)\n"
+            "      --max-upload MB       HTTP request body (default 100 MB); larger: 413\n"
+            "      --max-queue N         HTTP requests waiting for a worker (default 64); more: 429\n"
             "      --step S              audio between decoding passes (default 1.0)\n"
             "      --languages LIST      allowed languages when the client names none (default uz,ru)\n"
             "      --adapter NAME=DIR    an adapter clients may choose by NAME (repeatable); --adapter DIR\n"
             "                            merges a LoRA into the served model (docs/adapters.md)\n"
             "  -v, --verbose\n"
             "  -h, --help\n"
-            "POST /transcribe, /transcribe/batch, /v1/audio/transcriptions and the WebSocket /ws/transcribe\n"
-            "answer 501 until they are built (issue 8).\n");
+            "Credentials (API keys, JWTs) go in `Authorization: Bearer` on HTTP and WebSocket, in the HELLO\n"
+            "on raw TCP; /health, /ready and /metrics need none.\n");
 }
 
 static const uzw_adapter *find_adapter(void *user, const char *name) { return cli_adapters_named(user, name); }
@@ -62,7 +67,7 @@ static int parse_seconds(const char *s, double lo, double hi, double *out) {
 }
 
 int cmd_serve(int argc, char **argv) {
-    enum { O_TCP = 256, O_HTTP, O_BIND, O_DEVICE, O_KEYS, O_JWT, O_MAXC, O_WORKERS, O_IDLE, O_MAXA, O_STEP, O_LANGS, O_ADAPTER };
+    enum { O_TCP = 256, O_HTTP, O_BIND, O_DEVICE, O_KEYS, O_JWT, O_MAXC, O_WORKERS, O_IDLE, O_MAXA, O_STEP, O_LANGS, O_ADAPTER, O_UPLOAD, O_QUEUE };
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'}, {"tcp-port", required_argument, 0, O_TCP}, {"http-port", required_argument, 0, O_HTTP},
         {"bind", required_argument, 0, O_BIND}, {"device", required_argument, 0, O_DEVICE},
@@ -71,11 +76,13 @@ int cmd_serve(int argc, char **argv) {
         {"threads", required_argument, 0, 't'}, {"idle-timeout", required_argument, 0, O_IDLE},
         {"max-audio", required_argument, 0, O_MAXA}, {"step", required_argument, 0, O_STEP},
         {"languages", required_argument, 0, O_LANGS}, {"adapter", required_argument, 0, O_ADAPTER},
+        {"max-upload", required_argument, 0, O_UPLOAD}, {"max-queue", required_argument, 0, O_QUEUE},
         {"verbose", no_argument, 0, 'v'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     uzs_server_config cfg = uzs_server_default_config();
     cfg.tcp_port = 9090;
     const char *model_arg = NULL, *keys_file = NULL, *jwt_file = NULL;
-    int verbose = 0, c, http_port = 8080;
+    int verbose = 0, c, http_port = 8080, max_queue = 64;
+    double max_upload_mb = 100;
     double step = cfg.step_s;
     char err[2048];
     cli_adapters ads;
@@ -98,6 +105,8 @@ int cmd_serve(int argc, char **argv) {
         case O_STEP: if (parse_seconds(optarg, 0.1, 10, &step)) { cli_error("bad --step '%s' (0.1 to 10 s)", optarg); return UZW_EXIT_USAGE; } break;
         case O_LANGS: cfg.default_languages = optarg; break;
         case O_ADAPTER: if (cli_adapters_arg(&ads, optarg, err, sizeof err) != 0) { cli_error("%s", err); return UZW_EXIT_USAGE; } break;
+        case O_UPLOAD: if (parse_seconds(optarg, 0.001, 4096, &max_upload_mb)) { cli_error("bad --max-upload '%s' (MB, up to 4096)", optarg); return UZW_EXIT_USAGE; } break;
+        case O_QUEUE: if (cli_parse_int(optarg, 1, 100000, &max_queue)) { cli_error("bad --max-queue '%s'", optarg); return UZW_EXIT_USAGE; } break;
         case 'v': verbose = 1; break;
         case 'h': help(stdout); return UZW_EXIT_OK;
         default: help(stderr); return UZW_EXIT_USAGE;
@@ -174,7 +183,7 @@ int cmd_serve(int argc, char **argv) {
         return UZW_EXIT_INTERNAL;
     }
     ready_state rs = {srv, cfg.max_connections, 0};
-    uzs_http_config hc = {cfg.bind_addr, http_port, reg, &sm, is_ready, &rs};
+    uzs_http_config hc = {cfg.bind_addr, http_port, reg, &sm, is_ready, &rs, srv, (size_t)(max_upload_mb * 1e6), max_queue, 0};
     uzs_http *http;
     if (uzs_http_start(&hc, &http, err, sizeof err) != 0) {
         cli_error("%s", err);
@@ -187,10 +196,11 @@ int cmd_serve(int argc, char **argv) {
     int sig = 0;
     sigwait(&set, &sig);
     rs.stopping = 1; /* /ready answers 503 from now on */
-    fprintf(stderr, "uzwhisper: %s: no new streams; finishing %d open ones\n", sig == SIGTERM ? "SIGTERM" : "SIGINT",
-            uzs_server_active(srv));
-    uzs_server_stop(srv, 120.0);
-    uzs_http_stop(http);
+    fprintf(stderr, "uzwhisper: %s: no new streams or requests; finishing %d open streams and %d requests\n",
+            sig == SIGTERM ? "SIGTERM" : "SIGINT", uzs_server_active(srv), uzs_http_busy(http));
+    uzs_http_refuse_new(http);
+    uzs_server_stop(srv, 120.0); /* WebSocket streams finish through the HTTP thread, still running */
+    uzs_http_stop(http, 120.0);
     cli_adapters_free(&ads);
     uzs_metrics_free(reg);
     uzw_model_free(model);

@@ -157,6 +157,8 @@ int uzw_segment_token(const uzw_context *ctx, int i, int j) {
 }
 float uzw_segment_avg_logprob(const uzw_context *ctx, int i) { const uzw_segment *s = seg_at(ctx, i); return s ? s->avg_logprob : 0; }
 float uzw_segment_no_speech_prob(const uzw_context *ctx, int i) { const uzw_segment *s = seg_at(ctx, i); return s ? s->no_speech_prob : -1; }
+float uzw_segment_temperature(const uzw_context *ctx, int i) { const uzw_segment *s = seg_at(ctx, i); return s ? s->temperature : -1; }
+float uzw_segment_compression_ratio(const uzw_context *ctx, int i) { const uzw_segment *s = seg_at(ctx, i); return s ? s->compression_ratio : -1; }
 const char *uzw_segment_language(const uzw_context *ctx, int i) {
     const uzw_segment *s = seg_at(ctx, i);
     return s ? (s->lang[0] ? s->lang : ctx->language) : NULL;

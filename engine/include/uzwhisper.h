@@ -181,6 +181,10 @@ int uzw_segment_token(const uzw_context *ctx, int i, int j);
  * its window (softmax at <|startoftranscript|>, read at <|nospeech|>). */
 float uzw_segment_avg_logprob(const uzw_context *ctx, int i);
 float uzw_segment_no_speech_prob(const uzw_context *ctx, int i);
+/* The temperature the segment's window was decoded at (0 unless the fallback raised it) and the
+ * gzip compression ratio of that window's text (the fallback's repetition test). */
+float uzw_segment_temperature(const uzw_context *ctx, int i);
+float uzw_segment_compression_ratio(const uzw_context *ctx, int i);
 /* Language of segment i (its code, e.g. "uz") and the probability of that label. Without
  * code_switch every segment carries the language its window was decoded in. */
 const char *uzw_segment_language(const uzw_context *ctx, int i);
@@ -261,6 +265,8 @@ double uzw_stream_word_start(const uzw_stream *s, int i);
 double uzw_stream_word_end(const uzw_stream *s, int i);
 float uzw_stream_word_prob(const uzw_stream *s, int i);
 const char *uzw_stream_word_language(const uzw_stream *s, int i);
+/* Probability of that language label (as uzw_word_language_prob); NaN when i is out of range. */
+float uzw_stream_word_language_prob(const uzw_stream *s, int i);
 /* The unstable tail after the final words ("" when none). */
 const char *uzw_stream_interim(const uzw_stream *s);
 /* Seconds of audio received; decoding passes run and their total wall time (ms). */

@@ -141,7 +141,7 @@ static int collect(uzw_stream *s, uzw_stream_word **out, int *n_out) {
     for (int i = 0; i < uzw_n_segments(c); i++)
         for (int w = 0; w < uzw_segment_n_words(c, i); w++) {
             uzw_stream_word x = {NULL, uzw_word_start(c, i, w) + s->buf_t0, uzw_word_end(c, i, w) + s->buf_t0,
-                                 uzw_word_prob(c, i, w), ""};
+                                 uzw_word_prob(c, i, w), "", uzw_word_language_prob(c, i, w)};
             if (x.t1 <= s->fin_t + 0.02) continue; /* ends where the final text does: already final */
             snprintf(x.lang, sizeof x.lang, "%s", uzw_word_language(c, i, w) ? uzw_word_language(c, i, w) : "");
             if (!(x.text = strdup(uzw_word_text(c, i, w)))) goto oom;
@@ -299,6 +299,7 @@ double uzw_stream_word_start(const uzw_stream *s, int i) { return word_at(s, i) 
 double uzw_stream_word_end(const uzw_stream *s, int i) { return word_at(s, i) ? word_at(s, i)->t1 : 0; }
 float uzw_stream_word_prob(const uzw_stream *s, int i) { return word_at(s, i) ? word_at(s, i)->prob : 0; }
 const char *uzw_stream_word_language(const uzw_stream *s, int i) { return word_at(s, i) ? word_at(s, i)->lang : NULL; }
+float uzw_stream_word_language_prob(const uzw_stream *s, int i) { return word_at(s, i) ? word_at(s, i)->lang_prob : NAN; }
 const char *uzw_stream_interim(const uzw_stream *s) { return s && s->interim ? s->interim : ""; }
 double uzw_stream_received(const uzw_stream *s) { return s ? (double)s->received / SR : 0; }
 int uzw_stream_n_passes(const uzw_stream *s) { return s ? s->n_passes : 0; }

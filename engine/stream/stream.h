@@ -11,6 +11,7 @@ typedef struct {
     double t0, t1;       /* seconds from the start of the stream */
     float prob;
     char lang[8];
+    float lang_prob;     /* probability of that label */
 } uzw_stream_word;
 
 struct uzw_stream {

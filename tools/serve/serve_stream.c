@@ -36,12 +36,13 @@ void uzs_stream_conn_init(uzs_stream_conn *c, uzs_server *s, const char *session
     snprintf(c->session, sizeof c->session, "%s", session);
     c->send = send;
     c->send_user = send_user;
+    c->endpoint = "tcp";
 }
 
 void uzs_stream_conn_free(uzs_stream_conn *c) {
     const uzs_server_config *cfg = uzs_server_config_of(c->server);
     if (cfg->metrics && c->have_hello)
-        uzs_server_metrics_request(cfg->metrics, "tcp", c->ended ? "ok" : "error", now_s() - c->t_ready);
+        uzs_server_metrics_request(cfg->metrics, c->endpoint, c->ended ? "ok" : "error", now_s() - c->t_ready);
     uzw_stream_free(c->st);
     uzw_context_free(c->ctx);
     if (c->src) src_delete(c->src);
@@ -63,7 +64,7 @@ void uzs_stream_conn_fail(uzs_stream_conn *c, uzs_error_code code, const char *m
     send_line(c, line, len);
     c->ended = 1;
     const uzs_server_config *cfg = uzs_server_config_of(c->server);
-    if (cfg->metrics && !c->have_hello) uzs_server_metrics_request(cfg->metrics, "tcp", uzs_error_code_name(code), -1);
+    if (cfg->metrics && !c->have_hello) uzs_server_metrics_request(cfg->metrics, c->endpoint, uzs_error_code_name(code), -1);
 }
 
 /* ---------------------------------------------------------------- HELLO */
@@ -76,7 +77,7 @@ static int accept_hello(uzs_stream_conn *c, const uzs_frame *f) {
         return -1;
     }
     uzs_auth_result ar;
-    uzs_auth_status as = uzs_auth_check(cfg->auth, c->hello.api_key, time(NULL), &ar);
+    uzs_auth_status as = c->pre_auth ? UZS_AUTH_OK : uzs_auth_check(cfg->auth, c->hello.api_key, time(NULL), &ar);
     uzs_hello_forget_key(&c->hello);
     if (as != UZS_AUTH_OK) {
         if (cfg->metrics) uzs_metric_add(cfg->metrics->auth_failures, (const char *[]){uzs_auth_status_name(as)}, 1);
@@ -182,8 +183,16 @@ static int emit(uzs_stream_conn *c) {
             }
             if (c->n_lat < c->cap_lat) c->lat[c->n_lat++] = t_now - arrival_wall(c, w[i].end);
         }
-        uzs_final fm = {c->seq++, text, w[0].start, w[k - 1].end, w[0].language, NAN, w, c->hello.word_timestamps ? k : 0,
-                        sw, nsw};
+        /* the final's language: its first word's, with the mean probability of the words that carry it */
+        double lp = 0;
+        int nlp = 0;
+        for (int i = 0; i < k; i++)
+            if (w[0].language && w[i].language && !strcmp(w[i].language, w[0].language)) {
+                float p = uzw_stream_word_language_prob(c->st, c->sent_words + i);
+                if (isfinite(p)) lp += p, nlp++;
+            }
+        uzs_final fm = {c->seq++, text, w[0].start, w[k - 1].end, w[0].language, nlp ? (float)(lp / nlp) : NAN, w,
+                        c->hello.word_timestamps ? k : 0, sw, nsw};
         if (fm.end < fm.start) fm.end = fm.start;
         size_t len;
         char *line = uzs_msg_final(&fm, &len);

@@ -18,6 +18,9 @@ typedef int (*uzs_send_fn)(void *user, char *line, size_t len);
 typedef struct {
     uzs_server *server;
     char session[32];
+    const char *endpoint;        /* metrics name of the transport: "tcp" (default) or "/ws/transcribe" */
+    int pre_auth;                /* 1: credentials were checked by the transport (a WebSocket's Bearer
+                                    header); the HELLO needs no api_key */
     uzs_send_fn send;
     void *send_user;
     uzs_hello hello;
@@ -51,6 +54,19 @@ int uzs_stream_conn_frame(uzs_stream_conn *c, const uzs_frame *f);
 /* End the stream with a fatal error line (once). */
 void uzs_stream_conn_fail(uzs_stream_conn *c, uzs_error_code code, const char *message);
 void uzs_stream_conn_free(uzs_stream_conn *c);
+
+/* Run one stream over a connected socket until it ends: frames read from fd, lines sent with send
+ * (raw TCP: written to fd; WebSocket: queued for the HTTP thread). Takes the idle and session
+ * timeouts and the drain deadline of the server into account. Does not close fd. */
+void uzs_stream_conn_run(uzs_server *s, int fd, const char *endpoint, const char *session, int pre_auth,
+                         uzs_send_fn send, void *send_user);
+
+/* A stream over another transport: fd is one end of a socketpair the transport writes the client's
+ * bytes into. Admitted like a TCP connection (max_connections, not while stopping): 0 and a thread
+ * runs uzs_stream_conn_run, then on_exit(send_user) and close(fd); or -1 with *why set
+ * (UZS_ERR_OVERLOADED, UZS_ERR_SHUTTING_DOWN, UZS_ERR_INTERNAL) and fd left to the caller. */
+int uzs_server_adopt(uzs_server *s, int fd, const char *endpoint, int pre_auth, uzs_send_fn send, void *send_user,
+                     void (*on_exit)(void *send_user), uzs_error_code *why);
 
 /* The server's pass slots and settings (tcp_server.c). */
 void uzs_slot_acquire(uzs_server *s);

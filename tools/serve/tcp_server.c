@@ -52,11 +52,11 @@ static double now_s(void) { return uzw_now_ms() / 1e3; }
 void uzs_slot_acquire(uzs_server *s) {
     pthread_mutex_lock(&s->mu);
     s->waiting++;
-    if (s->c.metrics) uzs_metric_set(s->c.metrics->queue_depth, NULL, s->waiting);
+    if (s->c.metrics) uzs_metric_add(s->c.metrics->queue_depth, NULL, +1); /* HTTP's queue adds to it too */
     while (s->free_slots == 0) pthread_cond_wait(&s->cv, &s->mu);
     s->free_slots--;
     s->waiting--;
-    if (s->c.metrics) uzs_metric_set(s->c.metrics->queue_depth, NULL, s->waiting);
+    if (s->c.metrics) uzs_metric_add(s->c.metrics->queue_depth, NULL, -1);
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -89,13 +89,7 @@ static int send_line(int fd, char *line, size_t len) {
     return rc;
 }
 
-int uzs_conn_send(void *user, char *line, size_t len) { return send_line(*(int *)user, line, len); }
-
-typedef struct {
-    uzs_server *s;
-    int fd;
-    unsigned long long session;
-} conn_arg;
+static int fd_send(void *user, char *line, size_t len) { return send_line(*(int *)user, line, len); }
 
 static void refuse(int fd, uzs_error_code code, const char *msg) {
     size_t len;
@@ -103,16 +97,12 @@ static void refuse(int fd, uzs_error_code code, const char *msg) {
     send_line(fd, line, len);
 }
 
-static void *conn_main(void *p) {
-    conn_arg a = *(conn_arg *)p;
-    free(p);
-    uzs_server *s = a.s;
-    int fd = a.fd;
-    if (s->c.metrics) uzs_server_metrics_connection(s->c.metrics, "tcp", +1);
-    char session[32];
-    snprintf(session, sizeof session, "tcp-%llu", a.session);
+void uzs_stream_conn_run(uzs_server *s, int fd, const char *endpoint, const char *session, int pre_auth,
+                         uzs_send_fn send, void *send_user) {
     uzs_stream_conn sc;
-    uzs_stream_conn_init(&sc, s, session, uzs_conn_send, &fd);
+    uzs_stream_conn_init(&sc, s, session, send, send_user);
+    sc.endpoint = endpoint;
+    sc.pre_auth = pre_auth;
     uzs_frame_decoder d;
     uzs_frame_decoder_init(&d);
     double t_start = now_s(), t_last = t_start;
@@ -162,7 +152,31 @@ static void *conn_main(void *p) {
     }
     uzs_frame_decoder_free(&d);
     uzs_stream_conn_free(&sc);
-    if (s->c.metrics) uzs_server_metrics_connection(s->c.metrics, "tcp", -1);
+}
+
+typedef struct {
+    uzs_server *s;
+    int fd;
+    unsigned long long session;
+    const char *endpoint;         /* "tcp" or the adopting transport's */
+    int pre_auth;
+    uzs_send_fn send;             /* NULL: write to fd (raw TCP) */
+    void *send_user;
+    void (*on_exit)(void *send_user);
+} conn_arg;
+
+static void *conn_main(void *p) {
+    conn_arg a = *(conn_arg *)p;
+    free(p);
+    uzs_server *s = a.s;
+    int fd = a.fd;
+    const char *proto = strcmp(a.endpoint, "tcp") ? "websocket" : "tcp";
+    if (s->c.metrics) uzs_server_metrics_connection(s->c.metrics, proto, +1);
+    char session[32];
+    snprintf(session, sizeof session, "%s-%llu", strcmp(a.endpoint, "tcp") ? "ws" : "tcp", a.session);
+    uzs_stream_conn_run(s, fd, a.endpoint, session, a.pre_auth, a.send ? a.send : fd_send, a.send ? a.send_user : &fd);
+    if (s->c.metrics) uzs_server_metrics_connection(s->c.metrics, proto, -1);
+    if (a.on_exit) a.on_exit(a.send_user);
     /* the slot is free before the client sees the close, so it may connect again at once */
     pthread_mutex_lock(&s->mu);
     s->active--;
@@ -171,6 +185,42 @@ static void *conn_main(void *p) {
     shutdown(fd, SHUT_RDWR);
     close(fd);
     return NULL;
+}
+
+/* Admit one connection (max_connections, not while stopping) and start its thread. 0, or -1 with *why. */
+static int admit(uzs_server *s, const conn_arg *tmpl, uzs_error_code *why) {
+    pthread_mutex_lock(&s->mu);
+    int full = s->active >= s->c.max_connections, stopping = atomic_load(&s->stopping) != 0;
+    if (!full && !stopping) s->active++;
+    unsigned long long session = ++s->next_session;
+    pthread_mutex_unlock(&s->mu);
+    if (full || stopping) {
+        *why = stopping ? UZS_ERR_SHUTTING_DOWN : UZS_ERR_OVERLOADED;
+        if (s->c.metrics) uzs_server_metrics_request(s->c.metrics, tmpl->endpoint, uzs_error_code_name(*why), -1);
+        return -1;
+    }
+    conn_arg *a = malloc(sizeof *a);
+    pthread_t th;
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    int rc = 0;
+    if (!a || (*a = *tmpl, a->session = session, pthread_create(&th, &at, conn_main, a) != 0)) {
+        free(a);
+        *why = UZS_ERR_INTERNAL;
+        pthread_mutex_lock(&s->mu);
+        s->active--;
+        pthread_mutex_unlock(&s->mu);
+        rc = -1;
+    }
+    pthread_attr_destroy(&at);
+    return rc;
+}
+
+int uzs_server_adopt(uzs_server *s, int fd, const char *endpoint, int pre_auth, uzs_send_fn send, void *send_user,
+                     void (*on_exit)(void *send_user), uzs_error_code *why) {
+    conn_arg t = {s, fd, 0, endpoint, pre_auth, send, send_user, on_exit};
+    return admit(s, &t, why);
 }
 
 /* ---------------------------------------------------------------- accepting */
@@ -188,32 +238,14 @@ static void *accept_main(void *p) {
         if (fd < 0) continue;
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        pthread_mutex_lock(&s->mu);
-        int full = s->active >= s->c.max_connections, stopping = atomic_load(&s->stopping) != 0;
-        if (!full && !stopping) s->active++;
-        unsigned long long session = ++s->next_session;
-        pthread_mutex_unlock(&s->mu);
-        if (full || stopping) {
-            refuse(fd, stopping ? UZS_ERR_SHUTTING_DOWN : UZS_ERR_OVERLOADED,
-                   stopping ? "the server is stopping" : "too many streams at once; try again later");
-            if (s->c.metrics) uzs_server_metrics_request(s->c.metrics, "tcp", stopping ? "shutting_down" : "overloaded", -1);
+        conn_arg t = {s, fd, 0, "tcp", 0, NULL, NULL, NULL};
+        uzs_error_code why;
+        if (admit(s, &t, &why) != 0) {
+            refuse(fd, why, why == UZS_ERR_SHUTTING_DOWN ? "the server is stopping"
+                            : why == UZS_ERR_OVERLOADED  ? "too many streams at once; try again later"
+                                                         : "the server could not start a thread for this stream");
             close(fd);
-            continue;
         }
-        conn_arg *a = malloc(sizeof *a);
-        pthread_t th;
-        pthread_attr_t at;
-        pthread_attr_init(&at);
-        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-        if (!a || (a->s = s, a->fd = fd, a->session = session, pthread_create(&th, &at, conn_main, a) != 0)) {
-            free(a);
-            refuse(fd, UZS_ERR_INTERNAL, "the server could not start a thread for this stream");
-            close(fd);
-            pthread_mutex_lock(&s->mu);
-            s->active--;
-            pthread_mutex_unlock(&s->mu);
-        }
-        pthread_attr_destroy(&at);
     }
     return NULL;
 }
