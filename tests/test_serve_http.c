@@ -401,3 +401,31 @@ Test(serve_http, websocket_stream_with_the_key_in_the_header_or_hello) {
     cr_expect_eq(metric(&f, f.sm.requests, (const char *[]){"/ws/transcribe", "ok"}), 2);
     stop(&f);
 }
+
+/* ---------------------------------------------------------------- cancellation (what a client that
+ * leaves mid-request triggers): the engine asks before every 30 s window */
+
+static int cancel_after(void *user) { return --*(int *)user < 0; }
+
+Test(serve_http, the_engine_stops_at_the_next_window_when_cancelled) {
+    if (!model) cr_skip_test("tiny fixture model missing");
+    size_t n = 75 * 16000; /* three windows */
+    float *pcm = calloc(n, sizeof *pcm);
+    for (size_t i = 0; i < n; i++) pcm[i] = 0.1f * sinf((float)i * 0.05f);
+    uzw_context *ctx;
+    cr_assert_eq(uzw_context_create(model, &ctx), UZW_OK);
+    uzw_params p = uzw_default_params();
+    p.language = "en";
+    p.max_tokens_per_window = 4;
+    p.no_speech_threshold = 2; /* never skip a window as silence */
+    int left = 1;
+    p.cancel = cancel_after;
+    p.cancel_user = &left;
+    cr_assert_eq(uzw_transcribe_pcm(ctx, pcm, n, &p), UZW_ERR_CANCELLED, "%s", uzw_last_error(ctx));
+    cr_expect(strstr(uzw_last_error(ctx), "cancelled at 30.00 s"), "one window ran: %s", uzw_last_error(ctx));
+    left = 100;
+    cr_assert_eq(uzw_transcribe_pcm(ctx, pcm, n, &p), UZW_OK, "%s", uzw_last_error(ctx));
+    cr_expect_eq(uzw_get_timings(ctx).n_windows, 3);
+    uzw_context_free(ctx);
+    free(pcm);
+}

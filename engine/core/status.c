@@ -13,6 +13,7 @@ const char *uzw_status_string(uzw_status status) {
     case UZW_ERR_LANGUAGE: return "unknown or unsupported language";
     case UZW_ERR_INTERNAL: return "internal error";
     case UZW_ERR_DEVICE: return "GPU device error";
+    case UZW_ERR_CANCELLED: return "cancelled";
     }
     return "unknown status";
 }

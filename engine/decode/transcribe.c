@@ -317,6 +317,10 @@ static uzw_status transcribe_core(uzw_context *ctx, const float *pcm, size_t n, 
     if (p.initial_prompt && *p.initial_prompt && (st = add_initial_prompt(ctx, p.initial_prompt, &hist)) != UZW_OK) goto done;
 
     for (size_t seek = 0; seek < content;) {
+        if (p.cancel && p.cancel(p.cancel_user)) {
+            st = uzw_ctx_fail(ctx, UZW_ERR_CANCELLED, "cancelled at %.2f s", seek / 100.0);
+            goto done;
+        }
         size_t seg = content - seek < UZW_CHUNK_FRAMES ? content - seek : UZW_CHUNK_FRAMES;
         double te = uzw_now_ms();
         if (detect && seek == 0) {

@@ -33,6 +33,7 @@ typedef enum {
     UZW_ERR_LANGUAGE = 8,     /* an unknown language code, or languages on an .en model  */
     UZW_ERR_INTERNAL = 9,
     UZW_ERR_DEVICE = 10,      /* no usable GPU, or a CUDA call failed (message says which) */
+    UZW_ERR_CANCELLED = 11,   /* uzw_params.cancel asked to stop (a server's client left)  */
 } uzw_status;
 
 /* A short, static description of a status code ("corrupt or invalid model file", ...). */
@@ -140,6 +141,8 @@ typedef struct {
     const uzw_adapter *const *adapters; /* unmerged adapters this request runs with (NULL: none),  */
     int n_adapters;                  /* in order: LoRA updates add up, bottleneck adapters stack;  */
                                      /* each must have been loaded against this model (CPU only)   */
+    int (*cancel)(void *user);       /* NULL, or asked before each 30 s window: nonzero stops the  */
+    void *cancel_user;               /* transcription with UZW_ERR_CANCELLED (results are partial) */
     uzw_log_fn log;
     void *log_user;
 } uzw_params;

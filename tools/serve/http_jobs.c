@@ -108,7 +108,7 @@ int uzs_http_jobs_abandon(uzs_http *h, uzs_http_job *j) {
         queue_depth(h, -1);
         uzs_http_job_free(j);
     } else if (j->state == UZS_JOB_RUNNING) {
-        j->orphan = 1; /* its worker frees it */
+        __atomic_store_n(&j->orphan, 1, __ATOMIC_RELAXED); /* its transcription stops at the next window; its worker frees it */
     } else if (j->state == UZS_JOB_DONE) { /* answered but not (fully) sent: maybe on the done list */
         uzs_http_job **pp = &h->done;
         while (*pp && *pp != j) pp = &(*pp)->next;

@@ -73,6 +73,9 @@ typedef struct {
     int openai_words;
 } request_opts;
 
+/* The engine asks before each window: a request whose client left stops there. */
+static int client_left(void *user) { return __atomic_load_n(&((uzs_http_job *)user)->orphan, __ATOMIC_RELAXED); }
+
 /* Form fields -> decoding options. 0, or an HTTP status (400) with the error answer set. */
 static unsigned options(uzs_http *h, uzs_http_job *j, request_opts *o) {
     const uzs_server_config *sc = uzs_server_config_of(h->c.server);
@@ -81,6 +84,8 @@ static unsigned options(uzs_http *h, uzs_http_job *j, request_opts *o) {
     o->p.n_threads = sc->threads_per_pass;
     o->p.max_tokens_per_window = sc->max_tokens;
     o->p.word_timestamps = 1;
+    o->p.cancel = client_left;
+    o->p.cancel_user = j;
     const uzs_http_fields *f = &j->f;
     const char *lang = j->ep == UZS_EP_OPENAI ? f->language : f->language_hint;
     if (!*lang && j->ep != UZS_EP_OPENAI) lang = f->language; /* either name works on /transcribe */
@@ -243,7 +248,7 @@ void uzs_http_transcribe(uzs_http *h, uzw_context *ctx, uzs_http_job *j) {
     json_t *results = json_array();
     int n_err = 0;
     double total_audio = 0;
-    for (int i = 0; results && i < j->n_files; i++) {
+    for (int i = 0; results && i < j->n_files && !client_left(j); i++) {
         unsigned st = run_one(h, ctx, &j->files[i], &o, msg, sizeof msg, &code, &audio_s, &compute_s);
         json_t *one = st ? json_pack("{s:s,s:i,s:s,s:s%}", "file", j->files[i].filename, "status", (int)st, "error", code,
                                      "message", msg, strlen(msg))
