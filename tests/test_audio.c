@@ -239,21 +239,9 @@ Test(audio_bad, truncated_flac) {
 
 /* A hand-made 16-bit PCM WAV whose header may lie about rate and channels. */
 static void write_raw_wav(const char *path, uint32_t rate, uint16_t channels, uint32_t n_frames) {
-    const uint16_t bits = 16, align = (uint16_t)(channels ? channels * 2 : 2);
-    const uint32_t data_len = n_frames * align;
-    uint8_t *b = calloc(44 + data_len, 1);
-    cr_assert_not_null(b);
-    uint32_t v32;
-    uint16_t v16;
-#define PUT32(off, x) (v32 = (x), memcpy(b + (off), &v32, 4))
-#define PUT16(off, x) (v16 = (x), memcpy(b + (off), &v16, 2))
-    memcpy(b, "RIFF", 4); PUT32(4, 36 + data_len); memcpy(b + 8, "WAVEfmt ", 8);
-    PUT32(16, 16); PUT16(20, 1); PUT16(22, channels); PUT32(24, rate); PUT32(28, rate * align);
-    PUT16(32, align); PUT16(34, bits); memcpy(b + 36, "data", 4); PUT32(40, data_len);
-#undef PUT32
-#undef PUT16
-    for (uint32_t i = 0; i < data_len; i++) b[44 + i] = (uint8_t)(i * 37u);  /* not silence */
-    cr_assert_eq(tu_write_file(path, b, 44 + data_len), 0);
+    size_t size;
+    uint8_t *b = tu_wav_s16(rate, channels, n_frames, NULL, &size);
+    cr_assert_eq(tu_write_file(path, b, size), 0);
     free(b);
 }
 

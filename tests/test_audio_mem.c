@@ -84,25 +84,6 @@ static void expect_mem_fail(const void *data, size_t size, const char *name, con
     expect_mem_fail_max(data, size, name, UZW_AUDIO_MAX_SECONDS, word, err, sizeof err);
 }
 
-/* 16-bit PCM WAV bytes whose header may lie about rate and channels (malloc'ed, size in *size). */
-static uint8_t *raw_wav(uint32_t rate, uint16_t channels, uint32_t n_frames, size_t *size) {
-    const uint16_t bits = 16, align = (uint16_t)(channels ? channels * 2 : 2);
-    const uint32_t data_len = n_frames * align;
-    uint8_t *b = calloc(44 + data_len, 1);
-    cr_assert_not_null(b);
-    uint32_t v32;
-    uint16_t v16;
-#define PUT32(off, x) (v32 = (x), memcpy(b + (off), &v32, 4))
-#define PUT16(off, x) (v16 = (x), memcpy(b + (off), &v16, 2))
-    memcpy(b, "RIFF", 4); PUT32(4, 36 + data_len); memcpy(b + 8, "WAVEfmt ", 8);
-    PUT32(16, 16); PUT16(20, 1); PUT16(22, channels); PUT32(24, rate); PUT32(28, rate * align);
-    PUT16(32, align); PUT16(34, bits); memcpy(b + 36, "data", 4); PUT32(40, data_len);
-#undef PUT32
-#undef PUT16
-    for (uint32_t i = 0; i < data_len; i++) b[44 + i] = (uint8_t)(i * 37u); /* not silence */
-    *size = 44 + data_len;
-    return b;
-}
 
 /* Write a `seconds` long test signal (two sines, every channel different) with libsndfile in
  * `format` (MP3: at a constant bit rate); 0 ok, 1 when this libsndfile cannot write that format. */
@@ -226,7 +207,7 @@ Test(audio_mem, messages_match_path_reader) {
     snprintf(path, sizeof path, "%s/h.wav", dir);
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         size_t size = 0;
-        uint8_t *b = raw_wav(cases[k].rate, cases[k].channels, cases[k].frames, &size);
+        uint8_t *b = tu_wav_s16(cases[k].rate, cases[k].channels, cases[k].frames, NULL, &size);
         cr_assert_eq(tu_write_file(path, b, size), 0);
         char e_path[512] = "", e_mem[512] = "";
         float *pcm = NULL;
@@ -268,7 +249,7 @@ Test(audio_mem, empty_null_and_oversized) {
     expect_mem_fail(tiny, UZW_AUDIO_MAX_UPLOAD_BYTES + 1, "huge.wav", "too large");
     /* zero channels: libsndfile refuses it while opening and says why */
     size_t size = 0;
-    uint8_t *b = raw_wav(16000, 0, 2000, &size);
+    uint8_t *b = tu_wav_s16(16000, 0, 2000, NULL, &size);
     expect_mem_fail(b, size, "zero.wav", "annel");
     free(b);
     /* NULL outputs and a NULL error buffer */

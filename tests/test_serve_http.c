@@ -42,17 +42,13 @@ static void write_wav(const char *path, double seconds) {
     float *pcm = tu_read_f32(tu_src("tests/fixtures/golden/pcm_jfk.f32"), &m);
     cr_assert(pcm);
     size_t n = (size_t)(seconds * 16000) < m ? (size_t)(seconds * 16000) : m;
-    uint8_t *b = malloc(44 + 2 * n);
-    uint32_t data = (uint32_t)(2 * n), riff = 36 + data, sr = 16000, br = 32000, fmt = 16;
-    uint16_t pcm_fmt = 1, ch = 1, align = 2, bits = 16;
-    memcpy(b, "RIFF", 4), memcpy(b + 4, &riff, 4), memcpy(b + 8, "WAVEfmt ", 8), memcpy(b + 16, &fmt, 4);
-    memcpy(b + 20, &pcm_fmt, 2), memcpy(b + 22, &ch, 2), memcpy(b + 24, &sr, 4), memcpy(b + 28, &br, 4);
-    memcpy(b + 32, &align, 2), memcpy(b + 34, &bits, 2), memcpy(b + 36, "data", 4), memcpy(b + 40, &data, 4);
-    for (size_t i = 0; i < n; i++) {
-        int16_t s = (int16_t)lrintf(fmaxf(-32768.f, fminf(32767.f, pcm[i] * 32768.f)));
-        memcpy(b + 44 + 2 * i, &s, 2);
-    }
-    cr_assert_eq(tu_write_file(path, b, 44 + 2 * n), 0);
+    int16_t *s16 = malloc(sizeof(int16_t) * n);
+    cr_assert(s16);
+    for (size_t i = 0; i < n; i++) s16[i] = (int16_t)lrintf(fmaxf(-32768.f, fminf(32767.f, pcm[i] * 32768.f)));
+    size_t size;
+    uint8_t *b = tu_wav_s16(16000, 1, (uint32_t)n, s16, &size);
+    free(s16);
+    cr_assert_eq(tu_write_file(path, b, size), 0);
     free(b);
     free(pcm);
 }

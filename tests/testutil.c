@@ -147,6 +147,23 @@ float *tu_long_mix(size_t *n_out) {
 }
 
 
+uint8_t *tu_wav_s16(uint32_t rate, uint16_t channels, uint32_t n_frames, const int16_t *pcm, size_t *size) {
+    const uint16_t align = (uint16_t)(channels ? channels * 2 : 2);
+    const uint32_t data_len = n_frames * align, fields[] = {36 + data_len, 16, rate, rate * align, data_len};
+    const uint16_t shorts[] = {1, channels, align, 16};
+    uint8_t *b = calloc(44 + (size_t)data_len, 1);
+    cr_assert_not_null(b);
+    memcpy(b, "RIFF", 4), memcpy(b + 4, &fields[0], 4), memcpy(b + 8, "WAVEfmt ", 8), memcpy(b + 16, &fields[1], 4);
+    memcpy(b + 20, &shorts[0], 2), memcpy(b + 22, &shorts[1], 2), memcpy(b + 24, &fields[2], 4);
+    memcpy(b + 28, &fields[3], 4), memcpy(b + 32, &shorts[2], 2), memcpy(b + 34, &shorts[3], 2);
+    memcpy(b + 36, "data", 4), memcpy(b + 40, &fields[4], 4);
+    if (pcm) memcpy(b + 44, pcm, data_len); /* little-endian hosts only, as the rest of the tests */
+    else
+        for (uint32_t i = 0; i < data_len; i++) b[44 + i] = (uint8_t)(i * 37u); /* not silence */
+    *size = 44 + (size_t)data_len;
+    return b;
+}
+
 int tu_run(const char *cmd, char *out, size_t cap) {
     char full[8192];
     snprintf(full, sizeof full, "%s 2>&1", cmd);

@@ -17,6 +17,10 @@ int tu_exists(const char *path);
 uint8_t *tu_read_file(const char *path, size_t *size);
 /* Write bytes to a file; 0 ok. */
 int tu_write_file(const char *path, const void *data, size_t size);
+/* The bytes of a 16-bit PCM WAV (malloc'ed, size in *size) whose header says rate and channels,
+ * even absurd ones (0 channels: the data is sized as mono). pcm: n_frames * channels samples, or
+ * NULL for a fixed non-silent pattern. */
+uint8_t *tu_wav_s16(uint32_t rate, uint16_t channels, uint32_t n_frames, const int16_t *pcm, size_t *size);
 /* Read a raw little-endian f32 file; count in *n. */
 float *tu_read_f32(const char *path, size_t *n);
 
