@@ -110,8 +110,9 @@ static void start(fixture *f, int with_auth, int workers, size_t max_upload, dou
 
 static void stop(fixture *f) {
     uzs_http_refuse_new(f->http);
-    uzs_server_stop(f->srv, 5);
+    uzs_server_drain(f->srv, 5);
     uzs_http_stop(f->http, 5);
+    uzs_server_stop(f->srv, 0);
     uzs_metrics_free(f->reg);
     uzs_auth_free(f->auth);
 }

@@ -199,8 +199,9 @@ int cmd_serve(int argc, char **argv) {
     fprintf(stderr, "uzwhisper: %s: no new streams or requests; finishing %d open streams and %d requests\n",
             sig == SIGTERM ? "SIGTERM" : "SIGINT", uzs_server_active(srv), uzs_http_busy(http));
     uzs_http_refuse_new(http);
-    uzs_server_stop(srv, 120.0); /* WebSocket streams finish through the HTTP thread, still running */
-    uzs_http_stop(http, 120.0);
+    uzs_server_drain(srv, 120.0); /* WebSocket streams finish through the HTTP thread, still running */
+    uzs_http_stop(http, 120.0);    /* its workers use the server's slots: stop it before the server */
+    uzs_server_stop(srv, 0);
     cli_adapters_free(&ads);
     uzs_metrics_free(reg);
     uzw_model_free(model);

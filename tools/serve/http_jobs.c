@@ -34,8 +34,9 @@ static void *worker(void *p) {
         j->next = NULL;
         j->state = UZS_JOB_RUNNING;
         h->n_running++;
+        int quitting = h->quit;
         pthread_mutex_unlock(&h->mu);
-        if (h->quit) uzs_http_answer_error(j, 503, "unavailable", "the server stopped before this request's turn");
+        if (quitting) uzs_http_answer_error(j, 503, "unavailable", "the server stopped before this request's turn");
         else if (ctx) uzs_http_transcribe(h, ctx, j);
         else uzs_http_answer_error(j, 500, "internal", "out of memory for a decoding context");
         pthread_mutex_lock(&h->mu);

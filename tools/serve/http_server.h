@@ -46,7 +46,7 @@ int uzs_http_busy(uzs_http *h);
 /* From now on new requests and WebSockets get 503 (SIGTERM: call before stopping the stream
  * server, whose WebSocket streams still need this front end to finish). */
 void uzs_http_refuse_new(uzs_http *h);
-/* Stop: new requests get 503, queued and running ones are answered (up to drain_s seconds), then
+/* Stop (before the stream server: the workers use its slots): new requests get 503, queued and running ones are answered (up to drain_s seconds), then
  * the service thread ends and everything is freed. */
 void uzs_http_stop(uzs_http *h, double drain_s);
 

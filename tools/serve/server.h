@@ -53,8 +53,12 @@ int uzs_server_start(const uzs_server_config *c, uzs_server **out, char *err, si
 int uzs_server_tcp_port(const uzs_server *s);
 /* Streams now open. */
 int uzs_server_active(const uzs_server *s);
-/* Stop accepting (new connections get "shutting_down"), let open streams finish for up to
- * drain_s seconds (then they end with "shutting_down"), and free everything. */
+/* Stop accepting (new connections get "shutting_down") and let open streams finish for up to
+ * drain_s seconds (then they end with "shutting_down"); the pass slots keep working, for the HTTP
+ * front end's requests still running. Once only (later calls return at once). */
+void uzs_server_drain(uzs_server *s, double drain_s);
+/* Drain (if not done yet), then free everything. Stop the HTTP front end (uzs_http_stop) before:
+ * its workers use this server's model, settings and slots. */
 void uzs_server_stop(uzs_server *s, double drain_s);
 
 #endif

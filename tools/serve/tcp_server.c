@@ -33,6 +33,7 @@ struct uzs_server {
     int free_slots;          /* decoding-pass slots free */
     int waiting;             /* connections waiting for a slot */
     unsigned long long next_session;
+    int drained;             /* uzs_server_drain has run (the owner's thread only) */
 };
 
 uzs_server_config uzs_server_default_config(void) {
@@ -297,8 +298,9 @@ int uzs_server_active(const uzs_server *s) {
     return n;
 }
 
-void uzs_server_stop(uzs_server *s, double drain_s) {
-    if (!s) return;
+void uzs_server_drain(uzs_server *s, double drain_s) {
+    if (!s || s->drained) return;
+    s->drained = 1;
     atomic_store(&s->stopping, 1);
     if (write(s->wake[1], "x", 1) != 1) { /* the accept loop also ends when its socket closes */ }
     pthread_join(s->accept_thr, NULL);
@@ -314,6 +316,11 @@ void uzs_server_stop(uzs_server *s, double drain_s) {
         pthread_cond_timedwait(&s->cv, &s->mu, &ts);
     }
     pthread_mutex_unlock(&s->mu);
+}
+
+void uzs_server_stop(uzs_server *s, double drain_s) {
+    if (!s) return;
+    uzs_server_drain(s, drain_s);
     close(s->wake[0]);
     close(s->wake[1]);
     pthread_mutex_destroy(&s->mu);
