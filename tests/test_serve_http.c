@@ -33,18 +33,18 @@
 #define KEY "k_http_test_0123456789"
 #define SECRET "an-hs256-secret-of-at-least-32-bytes!!"
 
-static char tmpdir[128], tiny[256], wav2[300], wav_bad[300], big[300];
+static char tmpdir[128], tiny[256], wav2[300], wav_bad[300], big[300], wav40[300];
 static uzw_model *model;
 
-/* A mono 16 kHz s16 WAV of the first `seconds` of JFK. */
+/* A mono 16 kHz s16 WAV of the first `seconds` of JFK (looped). */
 static void write_wav(const char *path, double seconds) {
     size_t m;
     float *pcm = tu_read_f32(tu_src("tests/fixtures/golden/pcm_jfk.f32"), &m);
     cr_assert(pcm);
-    size_t n = (size_t)(seconds * 16000) < m ? (size_t)(seconds * 16000) : m;
+    size_t n = (size_t)(seconds * 16000); /* JFK again from its start when longer than the clip */
     int16_t *s16 = malloc(sizeof(int16_t) * n);
     cr_assert(s16);
-    for (size_t i = 0; i < n; i++) s16[i] = (int16_t)lrintf(fmaxf(-32768.f, fminf(32767.f, pcm[i] * 32768.f)));
+    for (size_t i = 0; i < n; i++) s16[i] = (int16_t)lrintf(fmaxf(-32768.f, fminf(32767.f, pcm[i % m] * 32768.f)));
     size_t size;
     uint8_t *b = tu_wav_s16(16000, 1, (uint32_t)n, s16, &size);
     free(s16);
@@ -62,6 +62,8 @@ static void setup(void) {
     snprintf(big, sizeof big, "%s/big.wav", tmpdir);
     write_wav(wav2, 2.0);
     write_wav(big, 11.0);
+    snprintf(wav40, sizeof wav40, "%s/forty.wav", tmpdir);
+    write_wav(wav40, 40.0);
     cr_assert_eq(tu_write_file(wav_bad, "RIFF this is not audio at all", 29), 0);
 }
 static void teardown(void) {
@@ -355,12 +357,14 @@ static const char *python(void) {
     return NULL;
 }
 
-static int ws(const fixture *f, const char *extra, char *out, size_t cap) {
+static int ws_file(const fixture *f, const char *wav, const char *extra, char *out, size_t cap) {
     char cmd[2048];
     snprintf(cmd, sizeof cmd, "%s %s ws://127.0.0.1:%d/ws/transcribe %s %s", python(), tu_src("tests/clients/ws_stream.py"),
-             f->port, wav2, extra);
+             f->port, wav, extra);
     return tu_run(cmd, out, cap);
 }
+
+static int ws(const fixture *f, const char *extra, char *out, size_t cap) { return ws_file(f, wav2, extra, out, cap); }
 
 /* Every line a server message per the protocol checker; returns how many of type `type`. */
 static int count_type(const char *out, const char *type) {
@@ -396,6 +400,20 @@ Test(serve_http, websocket_stream_with_the_key_in_the_header_or_hello) {
     cr_assert_eq(ws(&f, "--bearer wrong-key-0123456789", out, sizeof out), 3, "%s", out);
     cr_expect(strstr(out, "refused 401"), "%s", out);
     cr_expect_eq(metric(&f, f.sm.requests, (const char *[]){"/ws/transcribe", "ok"}), 2);
+    stop(&f);
+}
+
+/* 40 s sent as fast as the client can: the stream thread decodes while more arrives, the socketpair
+ * fills and reading from the client pauses (flow control); nothing may be lost. */
+Test(serve_http, websocket_sent_at_once_loses_nothing) {
+    fixture f;
+    start(&f, 0, 1, 1 << 20, 3600);
+    static char out[1 << 20];
+    cr_assert_eq(ws_file(&f, wav40, "", out, sizeof out), 0, "%s", out);
+    cr_expect_eq(count_type(out, "end"), 1, "%s", out);
+    cr_expect(strstr(out, "\"audio_seconds\":40.0") || strstr(out, "\"audio_seconds\":40,"), "all 40 s accounted for: %s",
+              strstr(out, "\"type\":\"end\"") ? strstr(out, "\"type\":\"end\"") : out);
+    cr_expect(strstr(out, "\"error_seconds\":0"), "no audio answered with an error");
     stop(&f);
 }
 
