@@ -185,9 +185,13 @@ Test(serve_http, transcribe_answers_the_transcript) {
     cr_assert_eq(curl(&f, "/transcribe", "-F language_hint=en", out, sizeof out), 400, "%s", out);
     cr_expect(strstr(out, "no audio file"), "%s", out);
     cr_assert_eq(curl(&f, "/transcribe", "", out, sizeof out), 405, "%s", out); /* GET */
+    cr_assert_eq(curl(&f, "/transcribe", "-X POST", out, sizeof out), 411, "no Content-Length: %s", out);
+    snprintf(args, sizeof args, "-H 'Transfer-Encoding: chunked' -H 'Content-Type: audio/wav' --data-binary '@%s'", wav2);
+    cr_assert_eq(curl(&f, "/transcribe", args, out, sizeof out), 411, "chunked: %s", out);
+    cr_assert_eq(curl(&f, "/transcribe", "-X POST -H 'Content-Length: 0'", out, sizeof out), 400, "empty: %s", out);
     cr_assert_eq(curl(&f, "/nowhere", "-X POST -d x=1", out, sizeof out), 404, "%s", out);
     cr_expect_eq(metric(&f, f.sm.requests, (const char *[]){"/transcribe", "200"}), 3);
-    cr_expect_eq(metric(&f, f.sm.requests, (const char *[]){"/transcribe", "400"}), 3);
+    cr_expect_eq(metric(&f, f.sm.requests, (const char *[]){"/transcribe", "400"}), 4);
     stop(&f);
 }
 

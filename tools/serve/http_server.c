@@ -116,14 +116,27 @@ static uzs_http_job *route_post(uzs_http *h, struct lws *wsi, const char *uri) {
         return j;
     }
     if (authorize(h, wsi, j) != 0) return j; /* nothing of the body is read */
+    /* the body must come with its length: libwebsockets 4.1 reads no chunked request body (it would
+     * wait for a completion that never comes), and an empty body has nothing to transcribe */
     char cl[32] = "";
-    if (lws_hdr_copy(wsi, cl, (int)sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
-        unsigned long long n = strtoull(cl, NULL, 10);
-        if (n > h->c.max_upload_bytes + UZS_HTTP_MAX_FIELDS_BYTES + 65536) {
-            uzs_http_answer_error(j, 413, "too_large", "the request body of %llu bytes is over this server's limit of %zu bytes",
-                                  n, h->c.max_upload_bytes);
-            return j;
-        }
+    if (lws_hdr_copy(wsi, cl, (int)sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0) {
+        uzs_http_answer_error(j, 411, "length_required", "send the body with a Content-Length (chunked uploads are not read)");
+        return j;
+    }
+    char *end;
+    unsigned long long n = strtoull(cl, &end, 10);
+    if (end == cl || *end) {
+        uzs_http_answer_error(j, 400, "bad_request", "Content-Length is not a number");
+        return j;
+    }
+    if (n == 0) {
+        uzs_http_answer_error(j, 400, "bad_request", "the request body is empty: no audio file");
+        return j;
+    }
+    if (n > h->c.max_upload_bytes + UZS_HTTP_MAX_FIELDS_BYTES + 65536) {
+        uzs_http_answer_error(j, 413, "too_large", "the request body of %llu bytes is over this server's limit of %zu bytes", n,
+                              h->c.max_upload_bytes);
+        return j;
     }
     if (uzs_http_form_begin(h, wsi, j) != 0) {
         uzs_http_answer_error(j, 500, "internal", "out of memory");
