@@ -304,7 +304,7 @@ Test(serve, http_health_ready_metrics) {
     uzs_server_metrics sm;
     char err[256];
     cr_assert_eq(uzs_server_metrics_register(reg, &sm, err, sizeof err), 0, "%s", err);
-    uzs_http_config hc = {"127.0.0.1", 0, reg, &sm, NULL, NULL, NULL, 0, 0, 0};
+    uzs_http_config hc = {.bind_addr = "127.0.0.1", .registry = reg, .metrics = &sm};
     uzs_http *h;
     cr_assert_eq(uzs_http_start(&hc, &h, err, sizeof err), 0, "%s", err);
     static char out[1 << 16];

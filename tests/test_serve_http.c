@@ -105,7 +105,7 @@ static void start(fixture *f, int with_auth, int workers, size_t max_upload, dou
     c.max_audio_s = max_audio_s;
     c.threads_per_pass = 1;
     cr_assert_eq(uzs_server_start(&c, &f->srv, err, sizeof err), 0, "%s", err);
-    uzs_http_config hc = {"127.0.0.1", 0, f->reg, &f->sm, NULL, NULL, f->srv, max_upload, 8, workers};
+    uzs_http_config hc = {"127.0.0.1", 0, f->reg, &f->sm, NULL, NULL, f->srv, max_upload, 8, 2.0, workers};
     cr_assert_eq(uzs_http_start(&hc, &f->http, err, sizeof err), 0, "%s", err);
     f->port = uzs_http_port(f->http);
 }
@@ -342,6 +342,18 @@ Test(serve_http, abrupt_disconnect_frees_the_request) {
     for (int i = 0; i < 50 && v != 0; i++) nanosleep(&ts, NULL), v = metric(&f, f.sm.active_connections, (const char *[]){"http"});
     cr_expect_eq(v, 0, "the request was freed when its client left");
     cr_expect_eq(uzs_http_busy(f.http), 0);
+    /* a trickling upload: 408 once the upload timeout (2 s here) has passed */
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    cr_assert_eq(send(fd, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
+    char buf[4096] = "";
+    for (int i = 0; i < 25 && !buf[0]; i++) { /* a byte every 0.2 s: never idle */
+        nanosleep(&ts, NULL);
+        cr_assert_eq(send(fd, "x", 1, MSG_NOSIGNAL), 1);
+        if (recv(fd, buf, sizeof buf - 1, MSG_DONTWAIT) <= 0) buf[0] = 0;
+    }
+    cr_expect(!strncmp(buf, "HTTP/1.1 408", 12), "a trickle is cut: '%.60s'", buf);
+    close(fd);
     stop(&f);
 }
 

@@ -34,6 +34,7 @@ static void help(FILE *f) {
             "      --max-audio S         audio seconds of one stream or uploaded file (default 3600)\n"
             "      --max-upload MB       HTTP request body (default 100 MB); larger: 413\n"
             "      --max-queue N         HTTP requests waiting for a worker (default 64); more: 429\n"
+            "      --upload-timeout S    an HTTP request's body must arrive within S seconds (default 300); 408\n"
             "      --step S              audio between decoding passes (default 1.0)\n"
             "      --languages LIST      allowed languages when the client names none (default uz,ru)\n"
             "      --adapter NAME=DIR    an adapter clients may choose by NAME (repeatable); --adapter DIR\n"
@@ -67,7 +68,7 @@ static int parse_seconds(const char *s, double lo, double hi, double *out) {
 }
 
 int cmd_serve(int argc, char **argv) {
-    enum { O_TCP = 256, O_HTTP, O_BIND, O_DEVICE, O_KEYS, O_JWT, O_MAXC, O_WORKERS, O_IDLE, O_MAXA, O_STEP, O_LANGS, O_ADAPTER, O_UPLOAD, O_QUEUE };
+    enum { O_TCP = 256, O_HTTP, O_BIND, O_DEVICE, O_KEYS, O_JWT, O_MAXC, O_WORKERS, O_IDLE, O_MAXA, O_STEP, O_LANGS, O_ADAPTER, O_UPLOAD, O_QUEUE, O_UPTIME };
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'}, {"tcp-port", required_argument, 0, O_TCP}, {"http-port", required_argument, 0, O_HTTP},
         {"bind", required_argument, 0, O_BIND}, {"device", required_argument, 0, O_DEVICE},
@@ -77,12 +78,13 @@ int cmd_serve(int argc, char **argv) {
         {"max-audio", required_argument, 0, O_MAXA}, {"step", required_argument, 0, O_STEP},
         {"languages", required_argument, 0, O_LANGS}, {"adapter", required_argument, 0, O_ADAPTER},
         {"max-upload", required_argument, 0, O_UPLOAD}, {"max-queue", required_argument, 0, O_QUEUE},
+        {"upload-timeout", required_argument, 0, O_UPTIME},
         {"verbose", no_argument, 0, 'v'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     uzs_server_config cfg = uzs_server_default_config();
     cfg.tcp_port = 9090;
     const char *model_arg = NULL, *keys_file = NULL, *jwt_file = NULL;
     int verbose = 0, c, http_port = 8080, max_queue = 64;
-    double max_upload_mb = 100;
+    double max_upload_mb = 100, upload_timeout = 300;
     double step = cfg.step_s;
     char err[2048];
     cli_adapters ads;
@@ -107,6 +109,7 @@ int cmd_serve(int argc, char **argv) {
         case O_ADAPTER: if (cli_adapters_arg(&ads, optarg, err, sizeof err) != 0) { cli_error("%s", err); return UZW_EXIT_USAGE; } break;
         case O_UPLOAD: if (parse_seconds(optarg, 0.001, 4096, &max_upload_mb)) { cli_error("bad --max-upload '%s' (MB, up to 4096)", optarg); return UZW_EXIT_USAGE; } break;
         case O_QUEUE: if (cli_parse_int(optarg, 1, 100000, &max_queue)) { cli_error("bad --max-queue '%s'", optarg); return UZW_EXIT_USAGE; } break;
+        case O_UPTIME: if (parse_seconds(optarg, 1, 86400, &upload_timeout)) { cli_error("bad --upload-timeout '%s'", optarg); return UZW_EXIT_USAGE; } break;
         case 'v': verbose = 1; break;
         case 'h': help(stdout); return UZW_EXIT_OK;
         default: help(stderr); return UZW_EXIT_USAGE;
@@ -183,7 +186,7 @@ int cmd_serve(int argc, char **argv) {
         return UZW_EXIT_INTERNAL;
     }
     ready_state rs = {srv, cfg.max_connections, 0};
-    uzs_http_config hc = {cfg.bind_addr, http_port, reg, &sm, is_ready, &rs, srv, (size_t)(max_upload_mb * 1e6), max_queue, 0};
+    uzs_http_config hc = {cfg.bind_addr, http_port, reg, &sm, is_ready, &rs, srv, (size_t)(max_upload_mb * 1e6), max_queue, upload_timeout, 0};
     uzs_http *http;
     if (uzs_http_start(&hc, &http, err, sizeof err) != 0) {
         cli_error("%s", err);

@@ -242,6 +242,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP_BODY:
         if (!s || !s->job) return -1;
         if (s->job->status) return 0; /* already answered (an error): ignore the rest */
+        if (now_s() - s->job->t0 > h->c.upload_timeout_s) { /* a trickle: the idle timeout never fires */
+            uzs_http_answer_error(s->job, 408, "timeout", "the upload took longer than %.0f s", h->c.upload_timeout_s);
+            s->job->close_after = 1;
+            lws_callback_on_writable(wsi);
+            return 0;
+        }
         if (uzs_http_form_feed(h, s->job, in, len) != 0) {
             body_over(h, s->job);
             lws_callback_on_writable(wsi);
@@ -296,6 +302,7 @@ int uzs_http_start(const uzs_http_config *c, uzs_http **out, char *err, size_t e
     h->c = *c;
     if (!h->c.max_upload_bytes) h->c.max_upload_bytes = (size_t)100 << 20;
     if (h->c.max_queue <= 0) h->c.max_queue = 64;
+    if (!(h->c.upload_timeout_s > 0)) h->c.upload_timeout_s = 300;
     pthread_mutex_init(&h->mu, NULL);
     pthread_cond_init(&h->cv, NULL);
     lws_set_log_level(LLL_ERR, NULL);

@@ -10,8 +10,8 @@
  *   GET  /ws/transcribe             WebSocket carrying uzw-stream/1 (docs/protocol.md section 6)
  * The POST endpoints and the WebSocket need `Authorization: Bearer <API key or HS256 JWT>` when the
  * server has credentials (the WebSocket may instead send the key in its HELLO); without it: 401 and
- * nothing is read or run. Limits answer, never drop: 413 (upload or audio too large), 429 (queue
- * full), 503 (stopping). */
+ * nothing is read or run. Limits answer, never drop: 408 (upload too slow), 411 (no length), 413
+ * (upload or audio too large), 429 (queue full), 503 (stopping). */
 #ifndef UZS_HTTP_SERVER_H
 #define UZS_HTTP_SERVER_H
 
@@ -32,6 +32,8 @@ typedef struct {
                                        WebSocket streams are its streams (max_connections) */
     size_t max_upload_bytes;        /* one request's body (default 100 MiB): more is 413 */
     int max_queue;                  /* requests waiting for a worker (default 64): more is 429 */
+    double upload_timeout_s;        /* a request's whole body must arrive within this (default 300 s):
+                                       a client trickling bytes gets 408; silence for 30 s closes */
     int workers;                    /* transcriptions at once (0: the server's max_passes; -1: none,
                                        every request that passes the checks gets 429: the front end
                                        alone, for the fuzzer) */
