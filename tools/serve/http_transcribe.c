@@ -108,10 +108,12 @@ static unsigned options(uzs_http *h, uzs_http_job *j, request_opts *o) {
         }
         o->p.task = UZW_TASK_TRANSLATE;
     }
+    o->p.uz_script = UZW_UZ_SCRIPT_LATIN; /* as `uzwhisper transcribe` and the HELLO's default */
     if (*f->uz_script) {
         if (!strcmp(f->uz_script, "latin")) o->p.uz_script = UZW_UZ_SCRIPT_LATIN;
         else if (!strcmp(f->uz_script, "cyrillic")) o->p.uz_script = UZW_UZ_SCRIPT_CYRILLIC;
-        else if (strcmp(f->uz_script, "as_decoded") != 0) {
+        else if (!strcmp(f->uz_script, "as_decoded")) o->p.uz_script = UZW_UZ_SCRIPT_AS_DECODED;
+        else {
             uzs_http_answer_error(j, 400, "bad_uz_script", "uz_script must be latin, cyrillic or as_decoded");
             return 400;
         }
