@@ -105,7 +105,7 @@ static void start(fixture *f, int with_auth, int workers, size_t max_upload, dou
     c.max_audio_s = max_audio_s;
     c.threads_per_pass = 1;
     cr_assert_eq(uzs_server_start(&c, &f->srv, err, sizeof err), 0, "%s", err);
-    uzs_http_config hc = {"127.0.0.1", 0, f->reg, &f->sm, NULL, NULL, f->srv, max_upload, 8, 2.0, workers};
+    uzs_http_config hc = {"127.0.0.1", 0, f->reg, &f->sm, NULL, NULL, NULL, f->srv, max_upload, 8, 2.0, workers};
     cr_assert_eq(uzs_http_start(&hc, &f->http, err, sizeof err), 0, "%s", err);
     f->port = uzs_http_port(f->http);
 }

@@ -51,7 +51,29 @@ typedef struct {
     uzs_server *srv;
     int max_connections;
     volatile int stopping;
+    uzw_context *probe;           /* on the GPU (--device cuda): reads its memory for the gauges */
+    uzs_server_metrics *sm;
 } ready_state;
+
+/* /metrics is about to be rendered: refresh asr_gpu_memory_bytes. */
+static void on_scrape(void *user) {
+    ready_state *r = user;
+    size_t used, total;
+    if (r->probe && uzw_context_device_memory(r->probe, &used, &total) == UZW_OK)
+        uzs_server_metrics_set_gpu_memory(r->sm, (double)used, (double)total);
+}
+
+/* asr_adapter_info{name,kind}: the resident adapters, the merged-mode bottleneck ones, the merged LoRAs. */
+static void adapter_info(uzs_server_metrics *sm, const cli_adapters *ads) {
+    for (int i = 0; i < ads->n_named; i++)
+        uzs_metric_info_set(sm->adapter_info, (const char *[]){ads->named[i].name, uzw_adapter_get_str(ads->named[i].a, "kind")});
+    for (int i = 0; i < ads->n_always; i++)
+        uzs_metric_info_set(sm->adapter_info, (const char *[]){cli_adapter_label(ads, ads->always[i]), "bottleneck"});
+    for (int i = 0; i < ads->n_merged; i++) {
+        const char *d = ads->merged_dirs[i], *slash = strrchr(d, '/');
+        uzs_metric_info_set(sm->adapter_info, (const char *[]){slash && slash[1] ? slash + 1 : d, "lora_merged"});
+    }
+}
 
 /* Ready: serving, not stopping, and room for another stream. */
 static int is_ready(void *user) {
@@ -157,14 +179,17 @@ int cmd_serve(int argc, char **argv) {
         cli_error("metrics: %s", reg ? err : "out of memory");
         return UZW_EXIT_INTERNAL;
     }
+    uzw_context *probe = NULL; /* kept: the GPU memory gauges read through it */
     if (cfg.device && strcmp(cfg.device, "cpu") != 0) { /* fail now, not on the first stream */
-        uzw_context *probe;
         uzw_status ds = uzw_context_create(model, &probe);
         if (ds == UZW_OK) ds = uzw_context_set_device(probe, cfg.device);
-        if (ds != UZW_OK) cli_error("--device %s: %s", cfg.device, probe ? uzw_last_error(probe) : "out of memory");
-        uzw_context_free(probe);
-        if (ds != UZW_OK) return UZW_EXIT_USAGE;
+        if (ds != UZW_OK) {
+            cli_error("--device %s: %s", cfg.device, probe ? uzw_last_error(probe) : "out of memory");
+            uzw_context_free(probe);
+            return UZW_EXIT_USAGE;
+        }
     }
+    adapter_info(&sm, &ads);
     uzs_server_metrics_set_model(&sm, uzw_model_get_str(model, "type"), uzw_model_get_str(model, "dtype"),
                                  cfg.device ? cfg.device : "cpu");
     cfg.model = model;
@@ -185,8 +210,8 @@ int cmd_serve(int argc, char **argv) {
         cli_error("%s", err);
         return UZW_EXIT_INTERNAL;
     }
-    ready_state rs = {srv, cfg.max_connections, 0};
-    uzs_http_config hc = {cfg.bind_addr, http_port, reg, &sm, is_ready, &rs, srv, (size_t)(max_upload_mb * 1e6), max_queue, upload_timeout, 0};
+    ready_state rs = {srv, cfg.max_connections, 0, probe, &sm};
+    uzs_http_config hc = {cfg.bind_addr, http_port, reg, &sm, is_ready, &rs, on_scrape, srv, (size_t)(max_upload_mb * 1e6), max_queue, upload_timeout, 0};
     uzs_http *http;
     if (uzs_http_start(&hc, &http, err, sizeof err) != 0) {
         cli_error("%s", err);
@@ -205,6 +230,7 @@ int cmd_serve(int argc, char **argv) {
     uzs_server_drain(srv, 120.0); /* WebSocket streams finish through the HTTP thread, still running */
     uzs_http_stop(http, 120.0);    /* its workers use the server's slots: stop it before the server */
     uzs_server_stop(srv, 0);
+    uzw_context_free(probe);
     cli_adapters_free(&ads);
     uzs_metrics_free(reg);
     uzw_model_free(model);

@@ -47,6 +47,15 @@ uzw_status uzw_ctx_attach_gpu_state(uzw_context *ctx) {
     return UZW_OK;
 }
 
+uzw_status uzw_context_device_memory(uzw_context *ctx, size_t *used, size_t *total) {
+    if (!ctx || !used || !total) return UZW_ERR_INVALID_ARG;
+    *used = *total = 0;
+#ifdef UZW_HAVE_CUDA
+    if (ctx->kctx && uzwk_mem_used(ctx->kctx, used, total) == 0) return UZW_OK;
+#endif
+    return UZW_ERR_DEVICE;
+}
+
 const char *uzw_context_device(const uzw_context *ctx) {
     if (!ctx) return "";
     return ctx->device[0] ? ctx->device : "cpu";

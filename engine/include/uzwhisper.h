@@ -162,6 +162,9 @@ const char *uzw_last_error(const uzw_context *ctx);
 uzw_status uzw_context_set_device(uzw_context *ctx, const char *device);
 /* "cpu" or "cuda:N". */
 const char *uzw_context_device(const uzw_context *ctx);
+/* Memory of this context's GPU in use by all processes and in total, in bytes (cudaMemGetInfo:
+ * total - free). UZW_ERR_DEVICE on the CPU or when the query fails. */
+uzw_status uzw_context_device_memory(uzw_context *ctx, size_t *used, size_t *total);
 
 /* Decode an audio file (anything libsndfile reads), downmix to mono, resample to 16 kHz. The
  * samples stay in the context for uzw_transcribe_loaded(). */

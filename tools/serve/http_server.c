@@ -63,6 +63,7 @@ static uzs_http_job *route_get(uzs_http *h, struct lws *wsi, const char *uri) {
         int ready = (h->c.ready ? h->c.ready(h->c.user) : 1) && !atomic_load(&h->stop);
         answer_text(j, ready ? 200 : 503, "application/json", ready ? "{\"status\":\"ready\"}\n" : "{\"status\":\"not ready\"}\n");
     } else if (!strcmp(uri, "/metrics") && h->c.registry) {
+        if (h->c.on_scrape) h->c.on_scrape(h->c.user);
         size_t len = 0;
         char *body = uzs_metrics_render(h->c.registry, &len);
         if (body) uzs_http_answer(j, 200, UZS_METRICS_CONTENT_TYPE, body, len);

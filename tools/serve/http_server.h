@@ -27,6 +27,7 @@ typedef struct {
     uzs_server_metrics *metrics;    /* requests counted; NULL: not */
     int (*ready)(void *user);       /* 1 ready, 0 not; NULL: always ready */
     void *user;
+    void (*on_scrape)(void *user);  /* before /metrics is rendered (gauges read on demand); NULL: none */
     /* transcription: NULL server = the POST endpoints and the WebSocket answer 503 */
     uzs_server *server;             /* model, auth, languages, adapters, threads, device, limits; the
                                        WebSocket streams are its streams (max_connections) */
