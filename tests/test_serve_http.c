@@ -357,6 +357,26 @@ Test(serve_http, abrupt_disconnect_frees_the_request) {
     stop(&f);
 }
 
+/* SIGTERM's sequence (cmd_serve.c) with a request running: it is answered, not cut. */
+Test(serve_http, stopping_answers_the_request_in_flight) {
+    fixture f;
+    start(&f, 0, 1, 4 << 20, 3600);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "curl -sS --max-time 120 -o /dev/null -w '%%{http_code}' -F 'file=@%s' -F language_hint=en "
+             "'http://127.0.0.1:%d/transcribe' 2>&1", wav40, f.port);
+    FILE *p = popen(cmd, "r");
+    cr_assert(p);
+    struct timespec ts = {0, 20000000};
+    for (int i = 0; i < 500 && uzs_http_busy(f.http) == 0; i++) nanosleep(&ts, NULL);
+    cr_assert_gt(uzs_http_busy(f.http), 0, "the request never reached a worker");
+    stop(&f); /* refuse new, drain streams, drain requests, free */
+    char out[64] = "";
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = 0;
+    pclose(p);
+    cr_expect_str_eq(out, "200", "the request in flight was answered: %s", out);
+}
+
 /* ---------------------------------------------------------------- WebSocket */
 
 /* A Python with the websockets library: the test venv of this build or of build/, else python3 on
