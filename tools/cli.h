@@ -34,6 +34,8 @@ int cli_default_model(char *out, size_t out_size);
 void cli_log_to_stderr(uzw_log_level level, const char *msg, void *user);
 /* A whole decimal integer in [lo, hi] into *out: 0, or -1 (out untouched). */
 int cli_parse_int(const char *s, int lo, int hi, int *out);
+/* A whole decimal number in [lo, hi] (NaN never is) into *out: 0, or -1 (out untouched). */
+int cli_parse_double(const char *s, double lo, double hi, double *out);
 
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -71,3 +71,11 @@ int cli_parse_int(const char *s, int lo, int hi, int *out) {
     *out = (int)v;
     return 0;
 }
+
+int cli_parse_double(const char *s, double lo, double hi, double *out) {
+    char *end;
+    double v = strtod(s, &end);
+    if (!*s || *end || !(v >= lo && v <= hi)) return -1;
+    *out = v;
+    return 0;
+}

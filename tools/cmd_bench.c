@@ -245,15 +245,12 @@ int cmd_bench(int argc, char **argv) {
         case O_TARGET:
             if (bench_target_parse(&cfg.targets, optarg, err, sizeof err) != 0) { cli_error("%s", err); return UZW_EXIT_USAGE; }
             break;
-        case O_SWTOL: {
-            char *end;
-            cfg.switch_tol = strtod(optarg, &end);
-            if (!*optarg || *end || !(cfg.switch_tol >= 0 && cfg.switch_tol <= 60)) {
+        case O_SWTOL:
+            if (cli_parse_double(optarg, 0, 60, &cfg.switch_tol)) {
                 cli_error("bad --switch-tolerance '%s' (seconds, 0 to 60)", optarg);
                 return UZW_EXIT_USAGE;
             }
             break;
-        }
         case O_NOWARM: cfg.warmup = 0; break;
         case O_ADAPTER:
             if (strchr(optarg, '=') && !strchr(optarg, '/')) {

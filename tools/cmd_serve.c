@@ -81,14 +81,6 @@ static int is_ready(void *user) {
     return r->srv && !r->stopping && uzs_server_active(r->srv) < r->max_connections;
 }
 
-static int parse_seconds(const char *s, double lo, double hi, double *out) {
-    char *end;
-    double v = strtod(s, &end);
-    if (!*s || *end || !(v >= lo && v <= hi)) return -1;
-    *out = v;
-    return 0;
-}
-
 int cmd_serve(int argc, char **argv) {
     enum { O_TCP = 256, O_HTTP, O_BIND, O_DEVICE, O_KEYS, O_JWT, O_MAXC, O_WORKERS, O_IDLE, O_MAXA, O_STEP, O_LANGS, O_ADAPTER, O_UPLOAD, O_QUEUE, O_UPTIME };
     static const struct option opts[] = {
@@ -124,14 +116,14 @@ int cmd_serve(int argc, char **argv) {
         case O_MAXC: if (cli_parse_int(optarg, 1, 100000, &cfg.max_connections)) { cli_error("bad --max-connections '%s'", optarg); return UZW_EXIT_USAGE; } break;
         case O_WORKERS: if (cli_parse_int(optarg, 1, 1024, &cfg.max_passes)) { cli_error("bad --workers '%s'", optarg); return UZW_EXIT_USAGE; } break;
         case 't': if (cli_parse_int(optarg, 1, 1024, &cfg.threads_per_pass)) { cli_error("bad --threads '%s'", optarg); return UZW_EXIT_USAGE; } break;
-        case O_IDLE: if (parse_seconds(optarg, 0.1, 86400, &cfg.idle_timeout_s)) { cli_error("bad --idle-timeout '%s'", optarg); return UZW_EXIT_USAGE; } break;
-        case O_MAXA: if (parse_seconds(optarg, 1, 864000, &cfg.max_audio_s)) { cli_error("bad --max-audio '%s'", optarg); return UZW_EXIT_USAGE; } break;
-        case O_STEP: if (parse_seconds(optarg, 0.1, 10, &step)) { cli_error("bad --step '%s' (0.1 to 10 s)", optarg); return UZW_EXIT_USAGE; } break;
+        case O_IDLE: if (cli_parse_double(optarg, 0.1, 86400, &cfg.idle_timeout_s)) { cli_error("bad --idle-timeout '%s'", optarg); return UZW_EXIT_USAGE; } break;
+        case O_MAXA: if (cli_parse_double(optarg, 1, 864000, &cfg.max_audio_s)) { cli_error("bad --max-audio '%s'", optarg); return UZW_EXIT_USAGE; } break;
+        case O_STEP: if (cli_parse_double(optarg, 0.1, 10, &step)) { cli_error("bad --step '%s' (0.1 to 10 s)", optarg); return UZW_EXIT_USAGE; } break;
         case O_LANGS: cfg.default_languages = optarg; break;
         case O_ADAPTER: if (cli_adapters_arg(&ads, optarg, err, sizeof err) != 0) { cli_error("%s", err); return UZW_EXIT_USAGE; } break;
-        case O_UPLOAD: if (parse_seconds(optarg, 0.001, 4096, &max_upload_mb)) { cli_error("bad --max-upload '%s' (MB, up to 4096)", optarg); return UZW_EXIT_USAGE; } break;
+        case O_UPLOAD: if (cli_parse_double(optarg, 0.001, 4096, &max_upload_mb)) { cli_error("bad --max-upload '%s' (MB, up to 4096)", optarg); return UZW_EXIT_USAGE; } break;
         case O_QUEUE: if (cli_parse_int(optarg, 1, 100000, &max_queue)) { cli_error("bad --max-queue '%s'", optarg); return UZW_EXIT_USAGE; } break;
-        case O_UPTIME: if (parse_seconds(optarg, 1, 86400, &upload_timeout)) { cli_error("bad --upload-timeout '%s'", optarg); return UZW_EXIT_USAGE; } break;
+        case O_UPTIME: if (cli_parse_double(optarg, 1, 86400, &upload_timeout)) { cli_error("bad --upload-timeout '%s'", optarg); return UZW_EXIT_USAGE; } break;
         case 'v': verbose = 1; break;
         case 'h': help(stdout); return UZW_EXIT_OK;
         default: help(stderr); return UZW_EXIT_USAGE;

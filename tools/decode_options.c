@@ -64,31 +64,23 @@ void decode_options_help(FILE *f) {
             "                          for a quantised model)\n");
 }
 
-static int num(const char *s, double lo, double hi, double *out) {
-    char *end;
-    double v = strtod(s, &end);
-    if (!*s || *end || !(v >= lo && v <= hi)) return -1;
-    *out = v;
-    return 0;
-}
-
 int decode_option(int c, const char *arg, uzw_params *p, decode_store *store) {
     double v;
     switch (c) {
     case O_BEAM:
-        if (num(arg, 1, 64, &v) || v != (int)v) { cli_error("bad --beam-size '%s' (1 to 64)", arg); return -1; }
+        if (cli_parse_double(arg, 1, 64, &v) || v != (int)v) { cli_error("bad --beam-size '%s' (1 to 64)", arg); return -1; }
         p->beam_size = (int)v;
         return 1;
     case O_BEST_OF:
-        if (num(arg, 1, 64, &v) || v != (int)v) { cli_error("bad --best-of '%s' (1 to 64)", arg); return -1; }
+        if (cli_parse_double(arg, 1, 64, &v) || v != (int)v) { cli_error("bad --best-of '%s' (1 to 64)", arg); return -1; }
         p->best_of = (int)v;
         return 1;
     case O_PATIENCE:
-        if (num(arg, 0.01, 8, &v)) { cli_error("bad --patience '%s' (0.01 to 8)", arg); return -1; }
+        if (cli_parse_double(arg, 0.01, 8, &v)) { cli_error("bad --patience '%s' (0.01 to 8)", arg); return -1; }
         p->patience = (float)v;
         return 1;
     case O_LENGTH_PENALTY:
-        if (num(arg, 0, 4, &v)) { cli_error("bad --length-penalty '%s' (0 to 4)", arg); return -1; }
+        if (cli_parse_double(arg, 0, 4, &v)) { cli_error("bad --length-penalty '%s' (0 to 4)", arg); return -1; }
         p->length_penalty = (float)v;
         return 1;
     case O_TEMPERATURE: {
@@ -96,7 +88,7 @@ int decode_option(int c, const char *arg, uzw_params *p, decode_store *store) {
         char buf[256];
         snprintf(buf, sizeof buf, "%s", arg);
         for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-            if (n == DECODE_MAX_TEMPS || num(t, 0, 10, &v)) { cli_error("bad --temperature '%s' (up to %d values, 0 to 10)", arg, DECODE_MAX_TEMPS); return -1; }
+            if (n == DECODE_MAX_TEMPS || cli_parse_double(t, 0, 10, &v)) { cli_error("bad --temperature '%s' (up to %d values, 0 to 10)", arg, DECODE_MAX_TEMPS); return -1; }
             store->temps[n++] = (float)v;
         }
         if (!n) { cli_error("--temperature needs at least one value"); return -1; }
@@ -132,19 +124,19 @@ int decode_option(int c, const char *arg, uzw_params *p, decode_store *store) {
         else { cli_error("bad --uz-script '%s' (latin, cyrillic or as-decoded)", arg); return -1; }
         return 1;
     case O_CR:
-        if (num(arg, 0, 1e9, &v)) { cli_error("bad --compression-ratio-threshold '%s'", arg); return -1; }
+        if (cli_parse_double(arg, 0, 1e9, &v)) { cli_error("bad --compression-ratio-threshold '%s'", arg); return -1; }
         p->compression_ratio_threshold = (float)v;
         return 1;
     case O_LOGPROB:
-        if (num(arg, -1e9, 0, &v)) { cli_error("bad --logprob-threshold '%s'", arg); return -1; }
+        if (cli_parse_double(arg, -1e9, 0, &v)) { cli_error("bad --logprob-threshold '%s'", arg); return -1; }
         p->logprob_threshold = (float)v;
         return 1;
     case O_NO_SPEECH:
-        if (num(arg, 0, 2, &v)) { cli_error("bad --no-speech-threshold '%s'", arg); return -1; }
+        if (cli_parse_double(arg, 0, 2, &v)) { cli_error("bad --no-speech-threshold '%s'", arg); return -1; }
         p->no_speech_threshold = (float)v;
         return 1;
     case O_SEED:
-        if (num(arg, 0, 1.8e19, &v)) { cli_error("bad --seed '%s'", arg); return -1; }
+        if (cli_parse_double(arg, 0, 1.8e19, &v)) { cli_error("bad --seed '%s'", arg); return -1; }
         p->seed = (uint64_t)v;
         return 1;
     }
