@@ -177,7 +177,7 @@ static void case_window(bench_case *c, int r, int tokens) {
         uzw_decoder_step(m, st, &t, 1);
         steps[k] = bench_now_ms() - s0;
     }
-    qsort(steps, (size_t)tokens, sizeof steps[0], bench_cmp_double);
+    uzw_sort_f64(steps, (size_t)tokens);
     c->tok[r] = steps[tokens / 2] * 1e3;
 }
 

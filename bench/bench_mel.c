@@ -10,17 +10,13 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "core/util.h" /* uzw_sort_f64 */
 #include "mel/mel.h"
 
 static double now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    const double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 int main(int argc, char **argv) {
@@ -63,7 +59,7 @@ int main(int argc, char **argv) {
         uzw_mel_compute(plan, pcm, n, 0, fast);
         times[r] = now_ms() - t0;
     }
-    qsort(times, (size_t)reps, sizeof *times, cmp_double);
+    uzw_sort_f64(times, (size_t)reps);
     const double t_fast = times[reps / 2];
 
     t0 = now_ms();

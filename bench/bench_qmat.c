@@ -31,7 +31,7 @@ static double median_ms(const job *j, int reps) {
         uzw_matmul(j->w, j->x, j->b, j->y, j->N, j->scratch, j->sb);
         t[r] = bench_now_ms() - t0;
     }
-    qsort(t, (size_t)reps, sizeof t[0], bench_cmp_double);
+    uzw_sort_f64(t, (size_t)reps);
     return t[reps / 2];
 }
 

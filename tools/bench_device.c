@@ -98,13 +98,8 @@ typedef struct {
 } device_report;
 
 /* ---------------------------------------------------------------- the measurements */
-static int cmp_d(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 static double median_of(double *v, int n) {
-    qsort(v, (size_t)n, sizeof(double), cmp_d);
+    uzw_sort_f64(v, (size_t)n);
     return v[n / 2];
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "core/util.h" /* uzw_sort_f64 */
 
 static bench_lang_counts *lang_slot(bench_lang_counts *v, int *n, const char *lang) {
     for (int i = 0; i < *n; i++)
@@ -74,15 +75,10 @@ int bench_summary_add(bench_summary *sum, const uze_utterance *u, const bench_hy
     return 0;
 }
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 void bench_summary_finish(bench_summary *sum) {
     if (sum->n_times > 1) {
-        qsort(sum->ttft, (size_t)sum->n_times, sizeof *sum->ttft, cmp_double);
-        qsort(sum->latency, (size_t)sum->n_times, sizeof *sum->latency, cmp_double);
+        uzw_sort_f64(sum->ttft, (size_t)sum->n_times);
+        uzw_sort_f64(sum->latency, (size_t)sum->n_times);
     }
 }
 

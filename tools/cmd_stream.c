@@ -195,11 +195,6 @@ static void *run_stream(void *p) {
     return NULL;
 }
 
-static int cmp_d(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 int cmd_stream(int argc, char **argv) {
     enum { O_FAST = 256, O_JSON, O_LANGS, O_ADAPTER, O_CONN, O_NOINT };
     static const struct option opts[] = {
@@ -281,8 +276,8 @@ int cmd_stream(int argc, char **argv) {
         }
     }
     if (conns > 1 || base.verbose || !base.json) {
-        qsort(p50, (size_t)np, sizeof(double), cmp_d);
-        qsort(p95, (size_t)np, sizeof(double), cmp_d);
+        uzw_sort_f64(p50, (size_t)np);
+        uzw_sort_f64(p95, (size_t)np);
         fprintf(stderr, "uzwhisper: %d streams of %.1f s (%s): %d failed, audio lost %.3f s; latency from a word's end "
                         "arriving to its final, median over streams: p50 %.2f s, p95 %.2f s\n",
                 conns, (double)n / 16000.0, base.fast ? "fast" : "real-time pace", failed, lost,

@@ -1,6 +1,7 @@
 #include "core/util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,4 +34,13 @@ void uzw_logf(uzw_log_fn fn, void *user, uzw_log_level level, const char *fmt, .
 int uzw_n_cpus(void) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n < 1 ? 1 : (int)n;
+}
+
+static int cmp_f64(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+void uzw_sort_f64(double *v, size_t n) {
+    if (v && n > 1) qsort(v, n, sizeof *v, cmp_f64);
 }

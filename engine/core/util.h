@@ -12,5 +12,7 @@ double uzw_now_ms(void);
 void uzw_logf(uzw_log_fn fn, void *user, uzw_log_level level, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* Number of online CPUs (>= 1). */
 int uzw_n_cpus(void);
+/* Sort v[n] ascending (qsort; NaN order unspecified): latencies and timings before percentiles. */
+void uzw_sort_f64(double *v, size_t n);
 
 #endif

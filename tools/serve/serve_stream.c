@@ -294,11 +294,6 @@ static int audio(uzs_stream_conn *c, const uzs_frame *f) {
     return push(c, 0);
 }
 
-static int cmp_d(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 static int finish(uzs_stream_conn *c) {
     if (push(c, 1) != 0) return -1;
     double t0 = now_s();
@@ -312,7 +307,7 @@ static int finish(uzs_stream_conn *c) {
     }
     if (emit(c) != 0) return -1;
     double audio_s = (double)c->received / c->hello.sample_rate;
-    if (c->n_lat) qsort(c->lat, (size_t)c->n_lat, sizeof(double), cmp_d);
+    uzw_sort_f64(c->lat, (size_t)c->n_lat);
     uzs_end e = {audio_s, audio_s, 0, c->seq, now_s() - c->t_ready, c->compute_s,
                  c->n_lat ? c->lat[c->n_lat / 2] : NAN, c->n_lat ? c->lat[(int)(0.95 * (c->n_lat - 1))] : NAN};
     const uzs_server_config *cfg = uzs_server_config_of(c->server);
