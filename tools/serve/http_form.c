@@ -3,6 +3,7 @@
  * a callback), or any other body taken whole as one audio file. Query-string arguments give the
  * same fields for a raw body (POST /transcribe?language_hint=uz with Content-Type: audio/wav). Every
  * byte is counted against max_upload_bytes, and a form holds at most UZS_HTTP_MAX_FILES files. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
@@ -10,22 +11,22 @@
 
 #include "http_internal.h"
 
-/* The text fields, in the order of uzs_http_fields' members (names as the clients send them). */
-static const char *const field_names[] = {
-    "language_hint", "language", "response_format", "prompt", "temperature",
-    "timestamp_granularities[]", "model", "adapter", "task", "uz_script",
+/* The text fields: the name clients send (first member: the table is lws_spa's name list, read with
+ * a stride) and where it goes in uzs_http_fields. */
+typedef struct {
+    const char *name;
+    size_t off, size;
+} field_def;
+#define FIELD(n, m) {n, offsetof(uzs_http_fields, m), sizeof(((uzs_http_fields *)0)->m)}
+static const field_def fields[] = {
+    FIELD("language_hint", language_hint), FIELD("language", language), FIELD("response_format", response_format),
+    FIELD("prompt", prompt), FIELD("temperature", temperature), FIELD("timestamp_granularities[]", granularities),
+    FIELD("model", model), FIELD("adapter", adapter), FIELD("task", task), FIELD("uz_script", uz_script),
 };
-enum { N_FIELDS = sizeof field_names / sizeof field_names[0] };
+#undef FIELD
+enum { N_FIELDS = sizeof fields / sizeof fields[0] };
 
-static char *field_slot(uzs_http_fields *f, int i, size_t *size) {
-    char *slots[N_FIELDS] = {f->language_hint, f->language, f->response_format, f->prompt, f->temperature,
-                             f->granularities, f->model, f->adapter, f->task, f->uz_script};
-    size_t sizes[N_FIELDS] = {sizeof f->language_hint, sizeof f->language, sizeof f->response_format, sizeof f->prompt,
-                              sizeof f->temperature, sizeof f->granularities, sizeof f->model, sizeof f->adapter,
-                              sizeof f->task, sizeof f->uz_script};
-    *size = sizes[i];
-    return slots[i];
-}
+static char *field_slot(uzs_http_fields *f, int i) { return (char *)f + fields[i].off; }
 
 /* Append len bytes to upload u, counting them against the request's limit. */
 static int append(uzs_http *h, uzs_http_job *j, uzs_upload *u, const void *buf, size_t len) {
@@ -85,22 +86,21 @@ static int on_file(void *data, const char *name, const char *filename, char *buf
 static void query_fields(struct lws *wsi, uzs_http_fields *f) {
     for (int i = 0; i < N_FIELDS; i++) {
         char key[64], buf[1100];
-        snprintf(key, sizeof key, "%s=", field_names[i]);
+        snprintf(key, sizeof key, "%s=", fields[i].name);
         const char *v = lws_get_urlarg_by_name(wsi, key, buf, (int)sizeof buf);
-        size_t size;
-        char *slot = field_slot(f, i, &size);
-        if (v && strlen(v) < size) snprintf(slot, size, "%s", v);
+        if (v && strlen(v) < fields[i].size) snprintf(field_slot(f, i), fields[i].size, "%s", v);
     }
 }
 
-int uzs_http_form_begin(uzs_http *h, struct lws *wsi, uzs_http_job *j) {
+int uzs_http_form_begin(struct lws *wsi, uzs_http_job *j) {
     char ct[256] = "";
     if (lws_hdr_copy(wsi, ct, (int)sizeof ct, WSI_TOKEN_HTTP_CONTENT_TYPE) < 0) ct[0] = 0;
     query_fields(wsi, &j->f);
     if (!strncasecmp(ct, "multipart/form-data", 19) || !strncasecmp(ct, "application/x-www-form-urlencoded", 33)) {
         lws_spa_create_info_t si;
         memset(&si, 0, sizeof si);
-        si.param_names = field_names;
+        si.param_names = &fields[0].name;
+        si.param_names_stride = sizeof fields[0];
         si.count_params = N_FIELDS;
         si.max_storage = UZS_HTTP_MAX_FIELDS_BYTES;
         si.opt_cb = on_file;
@@ -108,13 +108,12 @@ int uzs_http_form_begin(uzs_http *h, struct lws *wsi, uzs_http_job *j) {
         j->spa = lws_spa_create_via_info(wsi, &si);
         return j->spa ? 0 : -1;
     }
-    (void)h;
     return new_upload(j, "body", "body"); /* the body is the file */
 }
 
 int uzs_http_form_feed(uzs_http *h, uzs_http_job *j, const void *in, size_t len) {
     if (j->spa) {
-        if (j->bytes + len > h->c.max_upload_bytes + UZS_HTTP_MAX_FIELDS_BYTES + 65536) { /* fields and part headers */
+        if (j->bytes + len > uzs_http_max_body(h)) {
             j->over = 1;
             return -1;
         }
@@ -133,13 +132,11 @@ int uzs_http_form_end(uzs_http_job *j, char *err, size_t es) {
     for (int i = 0; i < N_FIELDS && rc == 0; i++) {
         const char *v = lws_spa_get_string(j->spa, i);
         if (!v) continue;
-        size_t size;
-        char *slot = field_slot(&j->f, i, &size);
-        if (strlen(v) >= size) {
-            snprintf(err, es, "form field '%s' is too long (at most %zu bytes)", field_names[i], size - 1);
+        if (strlen(v) >= fields[i].size) {
+            snprintf(err, es, "form field '%s' is too long (at most %zu bytes)", fields[i].name, fields[i].size - 1);
             rc = -1;
         } else {
-            snprintf(slot, size, "%s", v);
+            snprintf(field_slot(&j->f, i), fields[i].size, "%s", v);
         }
     }
     lws_spa_destroy(j->spa); /* on the service thread, where it was made */

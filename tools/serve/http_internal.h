@@ -96,7 +96,12 @@ struct uzs_http {
 /* Start reading the body of a POST into j: a multipart/form-data or urlencoded form (fields and file
  * parts), or, for any other content type, the whole body as one file ("body"). 0 / -1 (out of
  * memory: answer 500). */
-int uzs_http_form_begin(uzs_http *h, struct lws *wsi, uzs_http_job *j);
+int uzs_http_form_begin(struct lws *wsi, uzs_http_job *j);
+/* The most bytes a request body may hold: max_upload_bytes of files plus the form's text fields and
+ * part headers. */
+static inline size_t uzs_http_max_body(const uzs_http *h) {
+    return h->c.max_upload_bytes + UZS_HTTP_MAX_FIELDS_BYTES + 65536;
+}
 /* A piece of the body. 0, or -1 when it cannot be parsed or went over a limit (j->over set). */
 int uzs_http_form_feed(uzs_http *h, uzs_http_job *j, const void *in, size_t len);
 /* The body is complete: fields copied into j->f, the parser freed. 0, or -1 with a message (a

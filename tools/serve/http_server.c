@@ -134,12 +134,12 @@ static uzs_http_job *route_post(uzs_http *h, struct lws *wsi, const char *uri) {
         uzs_http_answer_error(j, 400, "bad_request", "the request body is empty: no audio file");
         return j;
     }
-    if (n > h->c.max_upload_bytes + UZS_HTTP_MAX_FIELDS_BYTES + 65536) {
+    if (n > uzs_http_max_body(h)) {
         uzs_http_answer_error(j, 413, "too_large", "the request body of %llu bytes is over this server's limit of %zu bytes", n,
                               h->c.max_upload_bytes);
         return j;
     }
-    if (uzs_http_form_begin(h, wsi, j) != 0) {
+    if (uzs_http_form_begin(wsi, j) != 0) {
         uzs_http_answer_error(j, 500, "internal", "out of memory");
         return j;
     }
