@@ -43,6 +43,17 @@ typedef struct {
     char uz_script[16];        /* latin | cyrillic | as_decoded                                 */
 } uzs_http_fields;
 
+/* A request's decoding options, made from its fields once (uzs_http_check); the pointers of p point
+ * into this struct and the job's fields, so it stays inside its job. */
+typedef struct {
+    uzw_params p;
+    float temperature;          /* p.temperatures: OpenAI's one temperature */
+    const uzw_adapter *adapter; /* p.adapters */
+    const char *adapter_name;   /* as the client named it */
+    char language[16];          /* p.language */
+    int openai_words;           /* verbose_json gets "words" */
+} uzs_http_opts;
+
 enum { UZS_JOB_READING = 0, UZS_JOB_QUEUED, UZS_JOB_RUNNING, UZS_JOB_DONE };
 
 typedef struct uzs_http_job {
@@ -50,6 +61,7 @@ typedef struct uzs_http_job {
     const char *ep_name;       /* metrics: the path of a known endpoint, "other" for the rest */
     uzs_server_metrics *metrics; /* asr_active_connections{protocol="http"} counts live requests */
     uzs_http_fields f;
+    uzs_http_opts opts;        /* from f, set by uzs_http_check */
     uzs_upload files[UZS_HTTP_MAX_FILES];
     int n_files;
     size_t bytes;              /* file bytes received so far (all files)                         */
@@ -130,9 +142,9 @@ void uzs_http_answer(uzs_http_job *j, unsigned status, const char *ctype, char *
 void uzs_http_answer_error(uzs_http_job *j, unsigned status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* The checks that need no audio (fields, number of files), on the service thread when the body is
- * complete: 0, or 400 with the answer set. */
+ * complete, and j->opts made from the fields: 0, or 400 with the answer set. */
 unsigned uzs_http_check(uzs_http *h, uzs_http_job *j);
-/* Run j on ctx (a worker's context) and set its answer. */
+/* Run j (checked: uzs_http_check) on ctx (a worker's context) and set its answer. */
 void uzs_http_transcribe(uzs_http *h, uzw_context *ctx, uzs_http_job *j);
 /* OpenAI-compatible answer from the context's last transcript (response_format checked before). */
 void uzs_http_openai_answer(uzs_http_job *j, const uzw_context *ctx, int words);

@@ -64,20 +64,11 @@ void uzs_http_answer_error(uzs_http_job *j, unsigned status, const char *code, c
 
 /* ---------------------------------------------------------------- options */
 
-typedef struct {
-    uzw_params p;
-    float temperature;
-    const uzw_adapter *adapter;
-    const char *adapter_name;   /* as the client named it */
-    char language[16];
-    int openai_words;
-} request_opts;
-
 /* The engine asks before each window: a request whose client left stops there. */
 static int client_left(void *user) { return __atomic_load_n(&((uzs_http_job *)user)->orphan, __ATOMIC_RELAXED); }
 
 /* Form fields -> decoding options. 0, or an HTTP status (400) with the error answer set. */
-static unsigned options(uzs_http *h, uzs_http_job *j, request_opts *o) {
+static unsigned options(uzs_http *h, uzs_http_job *j, uzs_http_opts *o) {
     const uzs_server_config *sc = uzs_server_config_of(h->c.server);
     memset(o, 0, sizeof *o);
     o->p = uzw_default_params();
@@ -153,8 +144,7 @@ static unsigned options(uzs_http *h, uzs_http_job *j, request_opts *o) {
 
 /* The checks that need no audio, on the service thread when the body is complete: 0 or 400. */
 unsigned uzs_http_check(uzs_http *h, uzs_http_job *j) {
-    request_opts o;
-    unsigned st = options(h, j, &o);
+    unsigned st = options(h, j, &j->opts);
     if (st) return st;
     if (j->n_files == 0 || (j->ep != UZS_EP_BATCH && j->n_files > 1)) {
         uzs_http_answer_error(j, 400, "bad_request", j->n_files ? "send one file here (several go to /transcribe/batch)"
@@ -167,7 +157,7 @@ unsigned uzs_http_check(uzs_http *h, uzs_http_job *j) {
 /* ---------------------------------------------------------------- running */
 
 /* Decode and transcribe one upload. 0, or an HTTP status with msg set. */
-static unsigned run_one(uzs_http *h, uzw_context *ctx, const uzs_upload *u, const request_opts *o, char *msg, size_t ms,
+static unsigned run_one(uzs_http *h, uzw_context *ctx, const uzs_upload *u, const uzs_http_opts *o, char *msg, size_t ms,
                         const char **code, double *audio_s, double *compute_s) {
     const uzs_server_config *sc = uzs_server_config_of(h->c.server);
     float *pcm = NULL;
@@ -198,7 +188,7 @@ static unsigned run_one(uzs_http *h, uzw_context *ctx, const uzs_upload *u, cons
 /* The transcript of ctx as /transcribe's JSON object: `uzwhisper transcribe`'s document, with
  * "language_detected" the transcript's language code, "language_source" "detected" or "hint",
  * "languages" every language of the segments in order of appearance, "switches" always there. */
-static json_t *transcript_json(const uzw_context *ctx, const char *filename, const request_opts *o) {
+static json_t *transcript_json(const uzw_context *ctx, const char *filename, const uzs_http_opts *o) {
     out_result r;
     if (out_result_from_ctx(&r, ctx, filename, NULL, NULL) != 0) return NULL;
     json_t *doc = out_json(&r);
@@ -226,23 +216,22 @@ static json_t *transcript_json(const uzw_context *ctx, const char *filename, con
 }
 
 void uzs_http_transcribe(uzs_http *h, uzw_context *ctx, uzs_http_job *j) {
-    request_opts o;
-    if (options(h, j, &o) != 0) return; /* checked before it was queued; the adapter set may not change */
+    const uzs_http_opts *o = &j->opts; /* made when the request was checked, before it was queued */
     char msg[1024];
     const char *code = "internal";
     double audio_s = 0, compute_s = 0;
     if (j->ep != UZS_EP_BATCH) {
-        unsigned st = run_one(h, ctx, &j->files[0], &o, msg, sizeof msg, &code, &audio_s, &compute_s);
+        unsigned st = run_one(h, ctx, &j->files[0], o, msg, sizeof msg, &code, &audio_s, &compute_s);
         if (st) {
             uzs_http_answer_error(j, st, code, "%s", msg);
             return;
         }
         if (j->ep == UZS_EP_OPENAI) {
-            uzs_http_openai_answer(j, ctx, o.openai_words);
+            uzs_http_openai_answer(j, ctx, o->openai_words);
             return;
         }
         size_t len = 0;
-        char *body = dump(transcript_json(ctx, j->files[0].filename, &o), &len);
+        char *body = dump(transcript_json(ctx, j->files[0].filename, o), &len);
         if (body) uzs_http_answer(j, 200, "application/json", body, len);
         else uzs_http_answer_error(j, 500, "internal", "out of memory writing the answer");
         return;
@@ -251,10 +240,10 @@ void uzs_http_transcribe(uzs_http *h, uzw_context *ctx, uzs_http_job *j) {
     int n_err = 0;
     double total_audio = 0;
     for (int i = 0; results && i < j->n_files && !client_left(j); i++) {
-        unsigned st = run_one(h, ctx, &j->files[i], &o, msg, sizeof msg, &code, &audio_s, &compute_s);
+        unsigned st = run_one(h, ctx, &j->files[i], o, msg, sizeof msg, &code, &audio_s, &compute_s);
         json_t *one = st ? json_pack("{s:s,s:i,s:s,s:s%}", "file", j->files[i].filename, "status", (int)st, "error", code,
                                      "message", msg, strlen(msg))
-                         : transcript_json(ctx, j->files[i].filename, &o);
+                         : transcript_json(ctx, j->files[i].filename, o);
         if (one && !st) json_object_set_new(one, "status", json_integer(200));
         n_err += st != 0;
         total_audio += st ? 0 : audio_s;
