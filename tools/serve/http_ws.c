@@ -194,6 +194,8 @@ static int established(uzs_http *h, struct lws *wsi, uzs_ws_link **slot) {
     l->h = h;
     l->wsi = wsi;
     l->fd = sv[0];
+    /* checked again: libwebsockets 4.1 has no per-session memory yet at HTTP_CONFIRM_UPGRADE, where
+     * the first check refused bad credentials, so the result cannot be kept from there */
     l->pre_auth = upgrade_auth(h, wsi) > 0;
     fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
     l->refs = 2;
