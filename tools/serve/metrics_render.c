@@ -97,6 +97,15 @@ static void put_labels(outbuf *o, const uzs_metric *f, const uzs_series *s, cons
     puts_(o, "}");
 }
 
+/* The start of one sample line: "name<suffix>{labels} " (extra label as put_labels). */
+static void put_sample(outbuf *o, const uzs_metric *f, const uzs_series *s, const char *suffix, const char *extra_name,
+                       const char *extra_value) {
+    puts_(o, f->name);
+    puts_(o, suffix);
+    put_labels(o, f, s, extra_name, extra_value);
+    puts_(o, " ");
+}
+
 static void render_family(outbuf *o, uzs_metric *f) {
     puts_(o, "# HELP ");
     puts_(o, f->name);
@@ -112,9 +121,7 @@ static void render_family(outbuf *o, uzs_metric *f) {
     for (int i = 0; i < f->n_series; i++) {
         const uzs_series *s = f->series[i];
         if (f->type != UZS_METRIC_HISTOGRAM) {
-            puts_(o, f->name);
-            put_labels(o, f, s, NULL, NULL);
-            puts_(o, " ");
+            put_sample(o, f, s, "", NULL, NULL);
             put_number(o, s->value);
             puts_(o, "\n");
             continue;
@@ -125,23 +132,14 @@ static void render_family(outbuf *o, uzs_metric *f) {
             if (b < f->n_buckets) fmt_number(le, sizeof le, f->buckets[b]);
             else snprintf(le, sizeof le, "+Inf");
             cum += s->buckets[b];
-            puts_(o, f->name);
-            puts_(o, "_bucket");
-            put_labels(o, f, s, "le", le);
-            puts_(o, " ");
+            put_sample(o, f, s, "_bucket", "le", le);
             put_u64(o, cum);
             puts_(o, "\n");
         }
-        puts_(o, f->name);
-        puts_(o, "_sum");
-        put_labels(o, f, s, NULL, NULL);
-        puts_(o, " ");
+        put_sample(o, f, s, "_sum", NULL, NULL);
         put_number(o, s->sum);
         puts_(o, "\n");
-        puts_(o, f->name);
-        puts_(o, "_count");
-        put_labels(o, f, s, NULL, NULL);
-        puts_(o, " ");
+        put_sample(o, f, s, "_count", NULL, NULL);
         put_u64(o, s->count);
         puts_(o, "\n");
     }
