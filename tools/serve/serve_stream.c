@@ -49,8 +49,7 @@ void uzs_stream_conn_free(uzs_stream_conn *c) {
     free(c->mono);
     free(c->pend);
     free(c->last_interim);
-    free(c->arr_t);
-    free(c->arr_wall);
+    free(c->arr);
     free(c->lat);
     memset(c, 0, sizeof *c);
 }
@@ -144,9 +143,9 @@ static int accept_hello(uzs_stream_conn *c, const uzs_frame *f) {
 /* ---------------------------------------------------------------- results */
 
 static double arrival_wall(const uzs_stream_conn *c, double t) {
-    for (int i = 0; i < c->n_arr; i++)
-        if (c->arr_t[i] >= t) return c->arr_wall[i];
-    return c->n_arr ? c->arr_wall[c->n_arr - 1] : now_s();
+    for (size_t i = 0; i < c->n_arr; i++)
+        if (c->arr[i].t >= t) return c->arr[i].wall;
+    return c->n_arr ? c->arr[c->n_arr - 1].wall : now_s();
 }
 
 static int emit(uzs_stream_conn *c) {
@@ -176,12 +175,9 @@ static int emit(uzs_stream_conn *c) {
             const char *lang = w[i].language && w[i].language[0] ? w[i].language : NULL;
             if (lang && prev && strcmp(lang, prev) != 0) sw[nsw++] = (uzs_switch){w[i].start, prev, lang};
             if (lang) prev = lang;
-            if (c->n_lat == c->cap_lat) {
-                int cap = c->cap_lat ? 2 * c->cap_lat : 256;
-                double *nl = realloc(c->lat, sizeof(double) * (size_t)cap);
-                if (nl) c->lat = nl, c->cap_lat = cap;
-            }
-            if (c->n_lat < c->cap_lat) c->lat[c->n_lat++] = t_now - arrival_wall(c, w[i].end);
+            /* out of memory: this word's latency is left out of the statistics, nothing else */
+            if (grow((void **)&c->lat, &c->cap_lat, c->n_lat + 1, sizeof *c->lat) == 0)
+                c->lat[c->n_lat++] = t_now - arrival_wall(c, w[i].end);
         }
         /* the final's language: its first word's, with the mean probability of the words that carry it */
         double lp = 0;
@@ -278,19 +274,12 @@ static int audio(uzs_stream_conn *c, const uzs_frame *f) {
         }
         c->n_pend += (size_t)sd.output_frames_gen;
     }
-    if (c->n_arr == c->cap_arr) {
-        int cap = c->cap_arr ? 2 * c->cap_arr : 256;
-        double *a = realloc(c->arr_t, sizeof(double) * (size_t)cap), *b = a ? realloc(c->arr_wall, sizeof(double) * (size_t)cap) : NULL;
-        if (a) c->arr_t = a;
-        if (!a || !b) {
-            uzs_stream_conn_fail(c, UZS_ERR_INTERNAL, "out of memory");
-            return -1;
-        }
-        c->arr_wall = b;
-        c->cap_arr = cap;
+    if (grow((void **)&c->arr, &c->cap_arr, c->n_arr + 1, sizeof *c->arr) != 0) {
+        uzs_stream_conn_fail(c, UZS_ERR_INTERNAL, "out of memory");
+        return -1;
     }
-    c->arr_t[c->n_arr] = (double)c->received / c->hello.sample_rate;
-    c->arr_wall[c->n_arr++] = now_s();
+    c->arr[c->n_arr].t = (double)c->received / c->hello.sample_rate;
+    c->arr[c->n_arr++].wall = now_s();
     return push(c, 0);
 }
 
@@ -307,9 +296,9 @@ static int finish(uzs_stream_conn *c) {
     }
     if (emit(c) != 0) return -1;
     double audio_s = (double)c->received / c->hello.sample_rate;
-    uzw_sort_f64(c->lat, (size_t)c->n_lat);
+    uzw_sort_f64(c->lat, c->n_lat);
     uzs_end e = {audio_s, audio_s, 0, c->seq, now_s() - c->t_ready, c->compute_s,
-                 c->n_lat ? c->lat[c->n_lat / 2] : NAN, c->n_lat ? c->lat[(int)(0.95 * (c->n_lat - 1))] : NAN};
+                 c->n_lat ? c->lat[c->n_lat / 2] : NAN, c->n_lat ? c->lat[(size_t)(0.95 * (double)(c->n_lat - 1))] : NAN};
     const uzs_server_config *cfg = uzs_server_config_of(c->server);
     if (cfg->metrics) uzs_server_metrics_audio(cfg->metrics, audio_s, c->compute_s);
     size_t len;

@@ -38,10 +38,10 @@ typedef struct {
     uint64_t seq;                /* next final's number */
     char *last_interim;
     char last_lang[8];           /* language of the last word sent (switch points); "" none */
-    double *arr_t, *arr_wall;    /* [n_arr] stream seconds received by wall time (latency) */
-    int n_arr, cap_arr;
+    struct { double t, wall; } *arr; /* [n_arr] stream seconds received (t) by wall time (latency) */
+    size_t n_arr, cap_arr;
     double *lat;                 /* [n_lat] seconds from a word's end arriving to its final */
-    int n_lat, cap_lat;
+    size_t n_lat, cap_lat;
     double t_ready, compute_s;
     char languages[UZS_MAX_LANGUAGES_TEXT];
     const uzw_adapter *adapter;
