@@ -9,13 +9,8 @@
 #include <time.h>
 
 #include "tokenizer/tiktoken_file.h"
+#include "core/util.h" /* uzw_now_s */
 #include "tokenizer/tokenizer.h"
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 int main(int argc, char **argv) {
     if (argc < 2) {
@@ -26,30 +21,30 @@ int main(int argc, char **argv) {
     if (reps < 1) reps = 1;
     char err[256] = "";
     uzw_tiktoken tk;
-    double t0 = now_s();
+    double t0 = uzw_now_s();
     if (uzw_tiktoken_load(argv[1], &tk, err, sizeof err) != 0) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }
-    double t_load = now_s() - t0;
+    double t_load = uzw_now_s() - t0;
     int32_t *merges = NULL;
     int n_merges = 0;
-    t0 = now_s();
+    t0 = uzw_now_s();
     if (uzw_tokenizer_derive_merges(tk.n, tk.tok, tk.len, &merges, &n_merges, err, sizeof err) != 0) {
         fprintf(stderr, "%s\n", err);
         uzw_tiktoken_free(&tk);
         return 1;
     }
-    double t_derive = now_s() - t0;
+    double t_derive = uzw_now_s() - t0;
     uzw_tokenizer *t = NULL;
-    t0 = now_s();
+    t0 = uzw_now_s();
     if (uzw_tokenizer_new(tk.n, tk.tok, tk.len, merges, n_merges, &t, err, sizeof err) != 0) {
         fprintf(stderr, "%s\n", err);
         free(merges);
         uzw_tiktoken_free(&tk);
         return 1;
     }
-    double t_build = now_s() - t0;
+    double t_build = uzw_now_s() - t0;
 
     static const char *parts[] = {"O\u2018zbekiston Respublikasi \u2014 Markaziy Osiyodagi davlat. ",
                                   "\u041f\u043e\u0433\u043e\u0434\u0430 \u0441\u0435\u0433\u043e\u0434\u043d\u044f "
@@ -66,13 +61,13 @@ int main(int argc, char **argv) {
     int n = 0;
     double best_enc = 1e9, best_dec = 1e9;
     for (int r = 0; r < reps + 5; r++) { /* the first 5 are warm-up */
-        t0 = now_s();
+        t0 = uzw_now_s();
         n = uzw_tokenizer_encode(t, text, len, ids, 16384);
-        double dt = now_s() - t0;
+        double dt = uzw_now_s() - t0;
         if (r >= 5 && dt < best_enc) best_enc = dt;
-        t0 = now_s();
+        t0 = uzw_now_s();
         char *s = uzw_tokenizer_decode(t, ids, n);
-        dt = now_s() - t0;
+        dt = uzw_now_s() - t0;
         if (r >= 5 && dt < best_dec) best_dec = dt;
         free(s);
     }

@@ -13,6 +13,7 @@
 
 #include "testutil.h"
 #include "tokenizer/tiktoken_file.h"
+#include "core/util.h" /* uzw_now_s */
 #include "tokenizer/tokenizer.h"
 
 typedef struct {
@@ -32,12 +33,6 @@ static vocab load_vocab(const char *name) {
 static void free_vocab(vocab *v) {
     uzw_tokenizer_free(v->t);
     uzw_tiktoken_free(&v->tk);
-}
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 static int encode_str(const uzw_tokenizer *t, const char *s, int32_t *out, int max) {
@@ -169,9 +164,9 @@ static void check_derived(const char *name) {
     int32_t *merges = NULL;
     int n = 0;
     char err[256] = "";
-    double t0 = now_s();
+    double t0 = uzw_now_s();
     cr_assert_eq(uzw_tokenizer_derive_merges(v.tk.n, v.tk.tok, v.tk.len, &merges, &n, err, sizeof err), 0, "%s", err);
-    double dt = now_s() - t0;
+    double dt = uzw_now_s() - t0;
     cr_log_info("%s: derived %d merges in %.1f ms", name, n, dt * 1e3);
     cr_expect_lt(dt, 2.0, "derive merges took %.2f s", dt);
     json_t *root = load_golden();
@@ -503,9 +498,9 @@ Test(tokenizer, threads_agree) {
 }
 
 Test(tokenizer, speed) {
-    double t0 = now_s();
+    double t0 = uzw_now_s();
     vocab v = load_vocab("multilingual");
-    double t_build = now_s() - t0;
+    double t_build = uzw_now_s() - t0;
     size_t len;
     char *text = sample_text(&len);
     int32_t *ids = malloc(sizeof(int32_t) * 8192);
@@ -513,18 +508,18 @@ Test(tokenizer, speed) {
     int n = 0;
     double best = 1e9;
     for (int rep = 0; rep < 20; rep++) {
-        t0 = now_s();
+        t0 = uzw_now_s();
         n = uzw_tokenizer_encode(v.t, text, len, ids, 8192);
-        double dt = now_s() - t0;
+        double dt = uzw_now_s() - t0;
         if (dt < best) best = dt;
     }
     /* one long piece without spaces: BPE must stay O(n log n) */
     char *word = malloc(20001);
     cr_assert_not_null(word);
     for (int i = 0; i < 20000; i++) word[i] = "abcdefgh"[(i * 7 + i / 3) % 8];
-    t0 = now_s();
+    t0 = uzw_now_s();
     int nw = uzw_tokenizer_encode(v.t, word, 20000, NULL, 0);
-    double t_word = now_s() - t0;
+    double t_word = uzw_now_s() - t0;
     cr_log_info("build (load + derive + tables) %.1f ms; encode %zu bytes -> %d ids: best %.3f ms; 20 KB word: %.2f ms",
                 t_build * 1e3, len, n, best * 1e3, t_word * 1e3);
     cr_expect_gt(nw, 1000);

@@ -33,9 +33,6 @@ typedef struct {
     double sent_s, accounted_s, p50, p95, wall_s;
 } stream_job;
 
-/* seconds on the monotonic clock */
-static double now_s(void) { return uzw_now_ms() / 1e3; }
-
 static int connect_to(const char *host, const char *port, char *err, size_t es) {
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res;
     int rc = getaddrinfo(host, port, &hints, &res);
@@ -80,7 +77,7 @@ static void *sender(void *p) {
     stream_job *j = a->j;
     const size_t frame = 1600;
     int16_t buf[1600];
-    double t0 = now_s();
+    double t0 = uzw_now_s();
     for (size_t o = 0; o < j->n; o += frame) {
         size_t k = j->n - o < frame ? j->n - o : frame;
         for (size_t i = 0; i < k; i++) {
@@ -88,7 +85,7 @@ static void *sender(void *p) {
             buf[i] = (int16_t)(v > 32767 ? 32767 : v < -32768 ? -32768 : lrintf(v));
         }
         if (!j->fast) {
-            double due = t0 + (double)(o + k) / 16000.0, wait = due - now_s();
+            double due = t0 + (double)(o + k) / 16000.0, wait = due - uzw_now_s();
             if (wait > 0) {
                 struct timespec ts = {(time_t)wait, (long)((wait - (time_t)wait) * 1e9)};
                 nanosleep(&ts, NULL);
@@ -134,7 +131,7 @@ static void handle_line(stream_job *j, const char *line, size_t len) {
 static void *run_stream(void *p) {
     stream_job *j = p;
     char err[512];
-    double t0 = now_s();
+    double t0 = uzw_now_s();
     int fd = connect_to(j->host, j->port, err, sizeof err);
     if (fd < 0) { snprintf(j->error, sizeof j->error, "%s", err); j->n_errors++; return NULL; }
     uzs_hello h;
@@ -191,7 +188,7 @@ static void *run_stream(void *p) {
         snprintf(j->error, sizeof j->error, "the server closed the stream without an end line");
         j->n_errors++;
     }
-    j->wall_s = now_s() - t0;
+    j->wall_s = uzw_now_s() - t0;
     return NULL;
 }
 

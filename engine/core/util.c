@@ -21,6 +21,8 @@ double uzw_now_ms(void) {
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+double uzw_now_s(void) { return uzw_now_ms() / 1e3; }
+
 void uzw_logf(uzw_log_fn fn, void *user, uzw_log_level level, const char *fmt, ...) {
     if (!fn) return;
     char buf[1024];

@@ -22,8 +22,6 @@ typedef struct { /* one connection's state (libwebsockets' per-session memory) *
     int headers_sent;
 } http_sess;
 
-static double now_s(void) { return uzw_now_ms() / 1e3; }
-
 static uzs_http_job *new_job(uzs_http *h, struct lws *wsi, uzs_http_endpoint ep) {
     uzs_http_job *j = calloc(1, sizeof *j);
     if (!j) return NULL;
@@ -32,7 +30,7 @@ static uzs_http_job *new_job(uzs_http *h, struct lws *wsi, uzs_http_endpoint ep)
     j->ep = ep;
     j->ep_name = ep < UZS_EP_N ? uzs_http_endpoint_name(ep) : "other";
     j->wsi = wsi;
-    j->t0 = now_s();
+    j->t0 = uzw_now_s();
     return j;
 }
 
@@ -215,7 +213,7 @@ static int write_some(uzs_http *h, struct lws *wsi, http_sess *s) {
         lws_callback_on_writable(wsi);
         return 0;
     }
-    count(h, j->ep_name, j->status, j->ep == UZS_EP_N ? -1 : now_s() - j->t0);
+    count(h, j->ep_name, j->status, j->ep == UZS_EP_N ? -1 : uzw_now_s() - j->t0);
     int close_after = j->close_after;
     uzs_http_job_free(j);
     s->job = NULL;
@@ -243,7 +241,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP_BODY:
         if (!s || !s->job) return -1;
         if (s->job->status) return 0; /* already answered (an error): ignore the rest */
-        if (now_s() - s->job->t0 > h->c.upload_timeout_s) { /* a trickle: the idle timeout never fires */
+        if (uzw_now_s() - s->job->t0 > h->c.upload_timeout_s) { /* a trickle: the idle timeout never fires */
             uzs_http_answer_error(s->job, 408, "timeout", "the upload took longer than %.0f s", h->c.upload_timeout_s);
             s->job->close_after = 1;
             lws_callback_on_writable(wsi);
@@ -344,8 +342,8 @@ void uzs_http_refuse_new(uzs_http *h) {
 void uzs_http_stop(uzs_http *h, double drain_s) {
     if (!h) return;
     atomic_store(&h->stop, 1); /* new requests: 503 */
-    double deadline = now_s() + drain_s;
-    while (now_s() < deadline && uzs_http_busy(h) > 0) {
+    double deadline = uzw_now_s() + drain_s;
+    while (uzw_now_s() < deadline && uzs_http_busy(h) > 0) {
         struct timespec ts = {0, 50000000};
         nanosleep(&ts, NULL);
     }

@@ -10,9 +10,6 @@
 
 #define SR 16000
 
-/* seconds on the monotonic clock */
-static double now_s(void) { return uzw_now_ms() / 1e3; }
-
 static int grow(void **p, size_t *cap, size_t need, size_t elem) {
     if (need <= *cap) return 0;
     size_t c = *cap ? *cap : 1024;
@@ -42,7 +39,7 @@ void uzs_stream_conn_init(uzs_stream_conn *c, uzs_server *s, const char *session
 void uzs_stream_conn_free(uzs_stream_conn *c) {
     const uzs_server_config *cfg = uzs_server_config_of(c->server);
     if (cfg->metrics && c->have_hello)
-        uzs_server_metrics_request(cfg->metrics, c->endpoint, c->ended ? "ok" : "error", now_s() - c->t_ready);
+        uzs_server_metrics_request(cfg->metrics, c->endpoint, c->ended ? "ok" : "error", uzw_now_s() - c->t_ready);
     uzw_stream_free(c->st);
     uzw_context_free(c->ctx);
     if (c->src) src_delete(c->src);
@@ -133,7 +130,7 @@ static int accept_hello(uzs_stream_conn *c, const uzs_frame *f) {
         }
     }
     c->have_hello = 1;
-    c->t_ready = now_s();
+    c->t_ready = uzw_now_s();
     uzs_ready r = {c->session, &c->hello, cfg->model_type, cfg->max_audio_s, cfg->idle_timeout_s, cfg->max_session_s};
     size_t len;
     char *line = uzs_msg_ready(&r, &len);
@@ -145,7 +142,7 @@ static int accept_hello(uzs_stream_conn *c, const uzs_frame *f) {
 static double arrival_wall(const uzs_stream_conn *c, double t) {
     for (size_t i = 0; i < c->n_arr; i++)
         if (c->arr[i].t >= t) return c->arr[i].wall;
-    return c->n_arr ? c->arr[c->n_arr - 1].wall : now_s();
+    return c->n_arr ? c->arr[c->n_arr - 1].wall : uzw_now_s();
 }
 
 static int emit(uzs_stream_conn *c) {
@@ -164,7 +161,7 @@ static int emit(uzs_stream_conn *c) {
         }
         size_t o = 0;
         int nsw = 0;
-        double t_now = now_s();
+        double t_now = uzw_now_s();
         /* the engine's word records may move as it appends more: only this call's pointers are used */
         const char *prev = c->last_lang[0] ? c->last_lang : NULL;
         for (int i = 0; i < k; i++) {
@@ -218,11 +215,11 @@ static int push(uzs_stream_conn *c, int flush) {
     size_t off = 0;
     while (c->n_pend - off >= step || (flush && c->n_pend > off)) {
         size_t k = c->n_pend - off < step ? c->n_pend - off : step;
-        double t0 = now_s();
+        double t0 = uzw_now_s();
         uzs_slot_acquire(c->server);
         uzw_status st = uzw_stream_push(c->st, c->pend + off, k);
         uzs_slot_release(c->server);
-        c->compute_s += now_s() - t0;
+        c->compute_s += uzw_now_s() - t0;
         if (st != UZW_OK) {
             uzs_stream_conn_fail(c, UZS_ERR_INTERNAL, uzw_last_error(c->ctx));
             return -1;
@@ -279,17 +276,17 @@ static int audio(uzs_stream_conn *c, const uzs_frame *f) {
         return -1;
     }
     c->arr[c->n_arr].t = (double)c->received / c->hello.sample_rate;
-    c->arr[c->n_arr++].wall = now_s();
+    c->arr[c->n_arr++].wall = uzw_now_s();
     return push(c, 0);
 }
 
 static int finish(uzs_stream_conn *c) {
     if (push(c, 1) != 0) return -1;
-    double t0 = now_s();
+    double t0 = uzw_now_s();
     uzs_slot_acquire(c->server);
     uzw_status st = uzw_stream_end(c->st);
     uzs_slot_release(c->server);
-    c->compute_s += now_s() - t0;
+    c->compute_s += uzw_now_s() - t0;
     if (st != UZW_OK) {
         uzs_stream_conn_fail(c, UZS_ERR_INTERNAL, uzw_last_error(c->ctx));
         return -1;
@@ -297,7 +294,7 @@ static int finish(uzs_stream_conn *c) {
     if (emit(c) != 0) return -1;
     double audio_s = (double)c->received / c->hello.sample_rate;
     uzw_sort_f64(c->lat, c->n_lat);
-    uzs_end e = {audio_s, audio_s, 0, c->seq, now_s() - c->t_ready, c->compute_s,
+    uzs_end e = {audio_s, audio_s, 0, c->seq, uzw_now_s() - c->t_ready, c->compute_s,
                  c->n_lat ? c->lat[c->n_lat / 2] : NAN, c->n_lat ? c->lat[(size_t)(0.95 * (double)(c->n_lat - 1))] : NAN};
     const uzs_server_config *cfg = uzs_server_config_of(c->server);
     if (cfg->metrics) uzs_server_metrics_audio(cfg->metrics, audio_s, c->compute_s);

@@ -45,9 +45,6 @@ uzs_server_config uzs_server_default_config(void) {
     return c;
 }
 
-/* seconds on the monotonic clock */
-static double now_s(void) { return uzw_now_ms() / 1e3; }
-
 /* ---------------------------------------------------------------- pass slots (serve_stream.h) */
 
 void uzs_slot_acquire(uzs_server *s) {
@@ -106,12 +103,12 @@ void uzs_stream_conn_run(uzs_server *s, int fd, const char *endpoint, const char
     sc.pre_auth = pre_auth;
     uzs_frame_decoder d;
     uzs_frame_decoder_init(&d);
-    double t_start = now_s(), t_last = t_start;
+    double t_start = uzw_now_s(), t_last = t_start;
     uint8_t buf[65536];
     char err[512];
     int done = 0;
     while (!done) {
-        double t = now_s();
+        double t = uzw_now_s();
         if (t - t_last > s->c.idle_timeout_s) {
             uzs_stream_conn_fail(&sc, UZS_ERR_TIMEOUT, "no frame for the idle timeout");
             break;
@@ -135,7 +132,7 @@ void uzs_stream_conn_run(uzs_server *s, int fd, const char *endpoint, const char
                 uzs_stream_conn_fail(&sc, UZS_ERR_BAD_FRAME, err);
             break;
         }
-        t_last = now_s();
+        t_last = uzw_now_s();
         const uint8_t *in = buf;
         size_t left = (size_t)n;
         uzs_frame f;
@@ -305,10 +302,10 @@ void uzs_server_drain(uzs_server *s, double drain_s) {
     if (write(s->wake[1], "x", 1) != 1) { /* the accept loop also ends when its socket closes */ }
     pthread_join(s->accept_thr, NULL);
     close(s->fd);
-    double deadline = now_s() + drain_s;
+    double deadline = uzw_now_s() + drain_s;
     pthread_mutex_lock(&s->mu);
     while (s->active > 0) {
-        if (now_s() > deadline) atomic_store(&s->stopping, 2); /* streams end with shutting_down */
+        if (uzw_now_s() > deadline) atomic_store(&s->stopping, 2); /* streams end with shutting_down */
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_nsec += 100000000;
